@@ -1,0 +1,27 @@
+# Flip-averaged evaluation on VisDA-2017, as the CSG authors report it: the class scores of each
+# image and of its horizontal mirror are averaged (mmpretrain AverageClsScoreTTA), then scored with
+# the mean of per-class accuracies. Use on top of visda17.py / visda17_single_view.py:
+#
+#   _base_ = [..., '../_base_/datasets/visda17_flip_tta.py']
+#   python tools/test.py CONFIG CHECKPOINT --tta
+#
+# `--tta` swaps in tta_pipeline and wraps the model in tta_model. Without `--tta` the metric
+# (flip_average=True) logs a warning that the predictions are single-view.
+tta_model = dict(type='AverageClsScoreTTA')
+
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizeEdge', scale=224, edge='short'),
+    dict(type='CenterCrop', crop_size=224),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [
+                dict(type='RandomFlip', prob=1.0, direction='horizontal'),
+                dict(type='RandomFlip', prob=0.0),
+            ],
+            [dict(type='PackInputs')],
+        ]),
+]
+
+test_evaluator = dict(type='VisDAMetric', flip_average=True)

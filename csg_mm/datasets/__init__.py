@@ -1,0 +1,5 @@
+from .gta5 import GTA5Dataset
+from .transforms import PackCSGSegInputs
+from .visda17 import VisDA17Dataset
+
+__all__ = ['GTA5Dataset', 'PackCSGSegInputs', 'VisDA17Dataset']

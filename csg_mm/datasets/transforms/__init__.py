@@ -1,0 +1,3 @@
+from .formatting import PackCSGSegInputs
+
+__all__ = ['PackCSGSegInputs']

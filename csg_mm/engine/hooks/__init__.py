@@ -1,0 +1,3 @@
+from .csg_momentum_hook import CSGMomentumHook
+
+__all__ = ['CSGMomentumHook']

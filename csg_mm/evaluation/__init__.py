@@ -1,0 +1,4 @@
+from . import functional  # noqa: F401
+from .metrics import HypersphericalEnergyMetric, VisDAMetric
+
+__all__ = ['HypersphericalEnergyMetric', 'VisDAMetric']

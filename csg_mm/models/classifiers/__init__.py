@@ -1,0 +1,3 @@
+from .csg_image_classifier import CSGImageClassifier
+
+__all__ = ['CSGImageClassifier']

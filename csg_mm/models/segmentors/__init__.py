@@ -1,0 +1,3 @@
+from .csg_encoder_decoder import CSGEncoderDecoder
+
+__all__ = ['CSGEncoderDecoder']

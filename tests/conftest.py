@@ -1,0 +1,67 @@
+"""Shared fixtures: tiny backbones with a generated "ImageNet" checkpoint (no downloads)."""
+import copy
+import os
+
+import pytest
+import torch
+
+# Deterministic, quiet, CPU-only tests on 2 cores.
+os.environ.setdefault('OMP_NUM_THREADS', '2')
+torch.set_num_threads(2)
+
+
+def tiny_resnet_cfg(checkpoint=None, **kwargs):
+    """mmseg ResNet-18 at 1/8 width, dilated like DeepLabV2 (output stride 8), frozen BN."""
+    cfg = dict(
+        type='ResNet',
+        depth=18,
+        base_channels=8,
+        stem_channels=8,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        strides=(1, 2, 1, 1),
+        dilations=(1, 1, 2, 4),
+        contract_dilation=True,
+        norm_cfg=dict(type='BN', requires_grad=False),
+        norm_eval=True,
+        style='pytorch')
+    if checkpoint is not None:
+        cfg['init_cfg'] = dict(type='Pretrained', checkpoint=str(checkpoint))
+    cfg.update(kwargs)
+    return cfg
+
+
+@pytest.fixture(scope='session')
+def tiny_imagenet_ckpt(tmp_path_factory):
+    """A state dict file for `tiny_resnet_cfg` standing in for torchvision's ImageNet weights
+    (random weights and non-trivial BN statistics)."""
+    from mmseg.registry import MODELS
+
+    import csg_mm  # noqa: F401
+    torch.manual_seed(123)
+    backbone = MODELS.build(tiny_resnet_cfg())
+    with torch.no_grad():
+        for name, buf in backbone.named_buffers():
+            if name.endswith('running_mean'):
+                buf.uniform_(-0.1, 0.1)
+            elif name.endswith('running_var'):
+                buf.uniform_(0.5, 1.5)
+    path = tmp_path_factory.mktemp('pretrained') / 'tiny_resnet18.pth'
+    torch.save(backbone.state_dict(), path)
+    return path
+
+
+@pytest.fixture
+def tiny_backbone_cfg(tiny_imagenet_ckpt):
+    return copy.deepcopy(tiny_resnet_cfg(tiny_imagenet_ckpt))
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """Tests that call `init_default_scope` must not leak their scope into later tests (a
+    leaked 'mmseg' scope makes mmpretrain registries resolve in mmseg's)."""
+    from mmengine.registry import DefaultScope
+    before = dict(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(before)

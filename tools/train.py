@@ -1,0 +1,173 @@
+"""Train a model with an mmseg or mmpretrain config (``default_scope`` picks the task).
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+                          [--cfg-options k=v ...] [--launcher {none,pytorch,slurm,mpi}]
+
+Multi-process: ``tools/dist_train.sh CONFIG GPUS`` (torchrun; also on CPU-only machines, with
+gloo) or ``tools/slurm_train.sh``.
+"""
+import argparse
+import logging
+import os
+import os.path as osp
+import sys
+import tempfile
+
+from mmengine.config import Config, DictAction
+
+PROG = 'train.py'
+
+
+class CLIError(Exception):
+    """Bad command-line input, reported as one line on stderr."""
+
+
+def parse_args(argv=None):
+    """Parse the command line (the same options as mmseg's / mmpretrain's tools/train.py)."""
+    parser = argparse.ArgumentParser(prog=PROG, description='Train a model (csg_mm)')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from CKPT if given, else from the latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp', action='store_true', help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, xxx=yyy pairs merged into the config')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def is_remote(path):
+    """Whether ``path`` has a URL-like scheme (``https://``, ``open-mmlab://``, ``s3://``)."""
+    return '://' in str(path)
+
+
+def load_config(path):
+    """Load a config file, turning any failure into a :class:`CLIError`."""
+    if not osp.isfile(path):
+        raise CLIError(f'config file not found: {path}')
+    try:
+        return Config.fromfile(path)
+    except Exception as exc:  # any config error becomes one message
+        raise CLIError(f'cannot load config {path}: {type(exc).__name__}: {exc}') from None
+
+
+def ensure_work_dir(path):
+    """Create ``path`` if needed and check that files can be written in it."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise CLIError(f'work dir {path} cannot be created or written: '
+                       f'{exc.strerror or exc}') from None
+
+
+def check_checkpoint(path, what):
+    """Check that a local checkpoint path names an existing file."""
+    if path and not is_remote(path) and not osp.isfile(osp.expanduser(path)):
+        raise CLIError(f'{what} not found: {path}')
+
+
+def merge_args(cfg, args):
+    """Apply the CLI arguments to ``cfg`` (CLI flags win over --cfg-options)."""
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+
+    # work_dir priority: CLI > config > config file name
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        optim_wrapper = cfg.get('optim_wrapper') or {}
+        wrapper_type = optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper_type == 'AmpOptimWrapper':
+            from mmengine.logging import print_log
+            print_log('AMP training is already enabled in your config.', logger='current',
+                      level=logging.WARNING)
+        elif wrapper_type == 'OptimWrapper':
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:
+            raise CLIError('--amp needs optim_wrapper.type "OptimWrapper", '
+                           f'but the config has "{wrapper_type}"')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        check_checkpoint(args.resume, 'resume checkpoint')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
+    return cfg
+
+
+def build_runner(cfg):
+    """Build ``cfg.runner_type`` (default: mmengine's Runner) in the config's default scope."""
+    from mmengine.registry import RUNNERS, init_default_scope
+    from mmengine.runner import Runner
+
+    if cfg.get('default_scope'):
+        init_default_scope(cfg.default_scope)
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
+
+
+def main(argv=None):
+    """Entry point; returns the process exit code."""
+    args = parse_args(argv)
+    if not osp.isfile(args.config):  # before the slow imports
+        return _fail(f'config file not found: {args.config}')
+    import csg_mm  # noqa: F401  (registers every csg_mm component)
+    from csg_mm.utils.checkpoint import UnsafeCheckpointError
+    from csg_mm.utils.dist import DistLaunchError, check_launcher_env, setup_cpu_distributed
+
+    try:
+        check_launcher_env(args.launcher)
+        cfg = merge_args(load_config(args.config), args)
+        ensure_work_dir(cfg.work_dir)
+        setup_cpu_distributed(cfg, args.launcher)
+        runner = build_runner(cfg)
+        runner.train()
+    except (CLIError, DistLaunchError, UnsafeCheckpointError) as exc:
+        return _fail(str(exc))
+    finally:
+        _destroy_process_group()
+    return 0
+
+
+def _fail(message):
+    print(f'{PROG}: error: {message}', file=sys.stderr)
+    return 2
+
+
+def _destroy_process_group():
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
