@@ -98,7 +98,9 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
-        optim_wrapper = cfg.get('optim_wrapper') or {}
+        optim_wrapper = cfg.get('optim_wrapper')
+        if not optim_wrapper:
+            raise CLIError('--amp needs an optim_wrapper in the config')
         wrapper_type = optim_wrapper.get('type', 'OptimWrapper')
         if wrapper_type == 'AmpOptimWrapper':
             from mmengine.logging import print_log

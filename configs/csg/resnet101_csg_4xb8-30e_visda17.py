@@ -7,5 +7,6 @@ _base_ = [
     '../_base_/schedules/visda17_30e.py',
     '../_base_/csg/csg_cls.py',
 ]
-model = dict(regularizer=_base_.csg_regularizer)
+# the base model has regularizer=None (vanilla): replace it rather than merge into it
+model = dict(regularizer=dict(_base_.csg_regularizer, _delete_=True))
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=3))

@@ -3,4 +3,6 @@
 # paper does not give one).
 _base_ = ['./resnet101_4xb8-30e_visda17.py']
 custom_imports = dict(imports=['csg_mm'], allow_failed_imports=False)
-model = dict(regularizer=dict(type='L2SPRegularizer', loss_weight=0.01))
+model = dict(regularizer=dict(
+    _delete_=True,  # the base's regularizer is None: replace, do not merge
+    type='L2SPRegularizer', loss_weight=0.01))

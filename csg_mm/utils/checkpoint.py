@@ -161,9 +161,9 @@ def load_from_local(filename: str, map_location: Any = None) -> Any:
 
 
 def load_from_http(filename: str,
-                        map_location: Any = None,
-                        model_dir: Optional[str] = None,
-                        progress: bool = os.isatty(0)) -> Any:
+                   map_location: Any = None,
+                   model_dir: Optional[str] = None,
+                   progress: bool = os.isatty(0)) -> Any:
     """Safe replacement for mmengine's ``load_from_http``: rank 0 downloads first, then all load."""
     from mmengine.dist import get_dist_info
     from torch.hub import load_state_dict_from_url

@@ -28,7 +28,7 @@ def _pipeline(crop=(32, 32)):
     init_default_scope('mmseg')
     return Compose([
         dict(type='RandomResize', scale=(48, 40), ratio_range=(0.75, 1.25), keep_ratio=True),
-        dict(type='RandomCrop', crop_size=crop),
+        dict(type='RandomCrop', crop_size=crop),  # maps smaller than the crop stay smaller
         dict(type='RandomFlip', prob=0.5),
         copy.deepcopy(MIXIN.csg.key_view),
         dict(type='PackCSGSegInputs'),
@@ -63,23 +63,28 @@ def test_preprocessor_normalises_and_pads_both_views_identically():
     init_default_scope('mmseg')
     pre = MODELS.build(
         dict(type='CSGSegDataPreProcessor', mean=[10.0, 20.0, 30.0], std=[2.0, 2.0, 2.0],
-             bgr_to_rgb=True, size=(40, 36), pad_val=0, seg_pad_val=255))
-    pipeline = _pipeline()
-    batch = pseudo_collate([pipeline(_results(i)) for i in range(2)])
+             bgr_to_rgb=True, size=(64, 64), pad_val=0, seg_pad_val=255))
+    pipeline = _pipeline(crop=(64, 64))
+    # different image sizes per sample, so that a wrong anchor/key/gt pairing shows
+    batch = pseudo_collate([pipeline(_results(i, h=40 + 8 * i)) for i in range(2)])
+    assert len(batch['inputs']) == 2 and len(batch['inputs'][0]) == 2  # [anchors, keys]
     out = pre(copy.deepcopy(batch), training=True)
     anchor, key = out['inputs']
-    assert anchor.shape == key.shape == (2, 3, 40, 36)
+    assert anchor.shape == key.shape == (2, 3, 64, 64)
     stock = MODELS.build(
         dict(type='SegDataPreProcessor', mean=[10.0, 20.0, 30.0], std=[2.0, 2.0, 2.0],
-             bgr_to_rgb=True, size=(40, 36), pad_val=0, seg_pad_val=255))
-    ref_a = stock(dict(inputs=[v[0] for v in batch['inputs']],
+             bgr_to_rgb=True, size=(64, 64), pad_val=0, seg_pad_val=255))
+    ref_a = stock(dict(inputs=list(batch['inputs'][0]),
                        data_samples=copy.deepcopy(batch['data_samples'])), training=True)
-    ref_k = stock(dict(inputs=[v[1] for v in batch['inputs']],
+    ref_k = stock(dict(inputs=list(batch['inputs'][1]),
                        data_samples=copy.deepcopy(batch['data_samples'])), training=True)
     torch.testing.assert_close(anchor, ref_a['inputs'])
     torch.testing.assert_close(key, ref_k['inputs'])
-    assert out['data_samples'][0].gt_sem_seg.data.shape == (1, 40, 36)
+    assert out['data_samples'][0].gt_sem_seg.data.shape == (1, 64, 64)
+    torch.testing.assert_close(out['data_samples'][1].gt_sem_seg.data,
+                               ref_a['data_samples'][1].gt_sem_seg.data)
     # validation data: stock behaviour
-    val = pre(dict(inputs=[v[0] for v in batch['inputs']], data_samples=batch['data_samples']),
+    first = batch['inputs'][0][0]
+    val = pre(dict(inputs=[first, first.clone()], data_samples=batch['data_samples']),
               training=False)
     assert isinstance(val['inputs'], torch.Tensor)

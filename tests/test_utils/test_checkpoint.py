@@ -221,6 +221,22 @@ def test_url_loaders_are_safe():
     assert mm_ckpt.load_from_http is safe.load_from_http
 
 
+def test_url_loader_refuses_code(tmp_path):
+    """The safe URL loader (exercised with a file:// URL, no network) refuses the payload."""
+    from csg_mm.utils import checkpoint as safe
+    marker = tmp_path / 'marker'
+    src = tmp_path / 'src' / 'evil.pth'
+    src.parent.mkdir()
+    torch.save(dict(meta=_Payload(marker), state_dict={}), src)
+    with pytest.raises(UnsafeCheckpointError, match='builtins.exec'):
+        safe.load_from_http(src.as_uri(), model_dir=str(tmp_path / 'cache'), progress=False)
+    assert not marker.exists()
+    good = tmp_path / 'src' / 'good.pth'
+    torch.save(_Small().state_dict(), good)
+    out = safe.load_from_http(good.as_uri(), model_dir=str(tmp_path / 'cache'), progress=False)
+    assert set(out) == {'fc.weight', 'fc.bias'}
+
+
 def test_register_is_idempotent():
     before = set(torch.serialization.get_safe_globals())
     register_safe_checkpoint_loading()

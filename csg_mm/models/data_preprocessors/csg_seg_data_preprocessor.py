@@ -11,8 +11,9 @@ from torch import Tensor
 class CSGSegDataPreProcessor(SegDataPreProcessor):
     """:class:`SegDataPreProcessor` that also normalises and pads CSG's key view.
 
-    In training, when every sample's ``inputs`` is a list of views ``[anchor, key]`` (from
-    :class:`csg_mm.datasets.PackCSGSegInputs`), the anchor views go through the stock
+    In training, when the samples' ``inputs`` are lists of views ``[anchor, key]`` (from
+    :class:`csg_mm.datasets.PackCSGSegInputs`; after ``pseudo_collate`` the batch's ``inputs``
+    is ``[anchors, keys]``), the anchor views go through the stock
     preprocessing together with the data samples, and every other view gets the SAME channel
     conversion, normalisation and padding (same ``size``/``size_divisor``/``pad_val``), so the
     views stay pixel-aligned. ``inputs`` becomes ``[anchor_batch, key_batch]``. Validation and
@@ -25,9 +26,15 @@ class CSGSegDataPreProcessor(SegDataPreProcessor):
         if not (training and len(inputs) and isinstance(inputs[0], (list, tuple))):
             return super().forward(data, training)
         data = self.cast_data(data)
-        views = list(zip(*data['inputs']))
-        anchor = super().forward(dict(data, inputs=list(views[0])), training)
-        others = [self._stack_view(list(view)) for view in views[1:]]
+        # mmengine's pseudo_collate transposes the per-sample [anchor, key] lists: inputs is
+        # [anchors of the batch, keys of the batch]
+        views = [list(view) for view in data['inputs']]
+        num = len(data['data_samples'])
+        if any(len(view) != num for view in views):
+            raise ValueError(f'CSG views {[len(v) for v in views]} do not match the batch of '
+                             f'{num} samples: collate with pseudo_collate (mmseg default)')
+        anchor = super().forward(dict(data, inputs=views[0]), training)
+        others = [self._stack_view(view) for view in views[1:]]
         for other in others:
             if other.shape != anchor['inputs'].shape:
                 raise ValueError(

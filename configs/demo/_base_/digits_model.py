@@ -1,0 +1,40 @@
+# A small ResNet-18 for 16 x 16 grey digits: mmpretrain ResNet_CIFAR (3x3 stem, no max-pool) at
+# 1/4 width (16-32-64-128 channels; stage maps 16, 8, 4, 2 pixels). All four stages are outputs
+# so that CSG can use stages 3 and 4. The downstream models start from the real-pretrained
+# backbone (`pretrained`, set by tools/demo.py), keep its BN statistics frozen (norm_eval, as the
+# paper) and get a NEW linear head. CSGImageClassifier(regularizer=None) trains like mmpretrain's
+# ImageClassifier and attaches the pooled features that the energy metric reads.
+pretrained = 'work_dirs/demo/pretrained_backbone.pth'
+model = dict(
+    type='CSGImageClassifier',
+    regularizer=None,
+    backbone=dict(
+        type='ResNet_CIFAR',
+        depth=18,
+        in_channels=1,
+        stem_channels=16,
+        base_channels=16,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        style='pytorch',
+        norm_eval=True,
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=10,
+        in_channels=128,
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, )))
+
+# Paper recipe scaled to this problem: SGD with momentum 0.9, weight decay 5e-4, backbone at 0.1x
+# the head's learning rate, poly decay (power 0.9) after a short linear warm-up.
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4),
+    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
+    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=True, begin=0, end=8,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=8)
