@@ -13,6 +13,7 @@ _base_ = ['./baseline_synth_digits.py']
 train_dataloader = dict(dataset=dict(pipeline=_base_.csg_train_pipeline))
 model = dict(
     regularizer=dict(
+        _delete_=True,
         type='CSGRegularizer',
         stages=(3, 4),
         pool=dict(type='CSGPooling', pool_type='apool', grid=1),

@@ -5,4 +5,4 @@
 _base_ = ['./baseline_synth_digits.py']
 model = dict(
     regularizer=dict(
-        type='FeatureL2Regularizer', stages=(4, ), loss_weight=1.0, in_shape=(1, 16, 16)))
+        _delete_=True, type='FeatureL2Regularizer', stages=(4, ), loss_weight=1.0, in_shape=(1, 16, 16)))

@@ -16,7 +16,7 @@ optim_wrapper = dict(
     _delete_=True, optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0, end=30,
+    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0, end=20,
          convert_to_iter_based=True),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=30)
+train_cfg = dict(by_epoch=True, max_epochs=20)

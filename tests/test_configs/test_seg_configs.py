@@ -6,6 +6,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.registry import RUNNERS, init_default_scope
 from mmseg.registry import MODELS
 
@@ -97,8 +98,17 @@ def test_mixin_trains_a_step(path, seg_data, tmp_path):
     runner = RUNNERS.build(cfg)
     model = runner.model
     assert type(model).__name__ == 'CSGEncoderDecoder'
-    before = {k: v.clone() for k, v in model.regularizer.teacher.state_dict().items()}
+    teacher = model.regularizer.teacher
+    snapshot = {}
+
+    class _Snapshot(Hook):  # after init_weights, before the first iteration
+
+        def before_train(self, runner):
+            snapshot.update({k: v.clone() for k, v in teacher.state_dict().items()})
+
+    runner.register_hook(_Snapshot(), priority='LOWEST')
     runner.train()
     assert model.regularizer.head.queue_ptr(3).item() == 2 * 4
-    for k, v in model.regularizer.teacher.state_dict().items():
-        torch.testing.assert_close(v, before[k])
+    assert snapshot
+    for k, v in teacher.state_dict().items():
+        torch.testing.assert_close(v, snapshot[k])
