@@ -102,6 +102,24 @@ def test_key_attention_comes_from_the_student_on_the_key_view(tiny_backbone_cfg)
     assert student.training  # restored after the eval-mode key pass
 
 
+def test_teacher_and_key_view_passes_build_no_graph(tiny_backbone_cfg, monkeypatch):
+    reg = build_regularizer(_csg_cfg(attention='key'), tiny_backbone_cfg, MODELS)
+    student = _student(tiny_backbone_cfg)
+    grad_modes = []
+    orig = student.forward
+    monkeypatch.setattr(student, 'forward',
+                        lambda x: grad_modes.append((torch.is_grad_enabled(),
+                                                     student.training)) or orig(x))
+    x = torch.rand(1, 3, 32, 32)
+    feats = student(x)
+    t_out = reg.teacher(x)
+    assert all(t.grad_fn is None and not t.requires_grad for t in t_out)
+    queries, keys = reg.embed(feats, x, student)
+    # the first call is the anchor pass (graph, train mode); the key pass has no graph, eval mode
+    assert grad_modes == [(True, True), (False, False)]
+    assert all(k.grad_fn is None for k in keys) and all(q.grad_fn is not None for q in queries)
+
+
 def test_loss_enqueues_keys(tiny_backbone_cfg):
     reg = build_regularizer(_csg_cfg(), tiny_backbone_cfg, MODELS)
     reg.init_weights()

@@ -1,0 +1,287 @@
+"""Measure CSG's training cost against its physical floor, in one process.
+
+    python tools/analysis_tools/benchmark.py CONFIG [--iters N] [--warmup W] [--device cpu|cuda]
+        [--amp] [--batch B] [--size H W] [--test-size H W] [--threads T] [--cfg-options ...]
+
+On synthetic inputs at the config's crop size (segmentation: ``model.data_preprocessor.size``;
+classification: 224) and the config's per-GPU batch, it times (median of ``--iters`` after
+``--warmup`` iterations; CUDA synchronised):
+
+* the training step (forward, backward, optimizer step) of the config WITHOUT CSG (baseline,
+  ``regularizer=None``: the stock model) and WITH CSG in both attention modes (``key``:
+  paper-exact, ``anchor``: reused);
+* the components: ``S`` = the student's training step (= the baseline step), ``T`` = the frozen
+  teacher's forward on the key view, ``Q`` = the student's no-grad eval-mode forward on the key
+  view;
+* the floor ratios ``(S + T + Q) / S`` (paper-exact) and ``(S + T) / S`` (reused attention),
+  the measured ratios ``CSG step / S`` and how far each is above its floor;
+* peak memory (CUDA: ``max_memory_allocated`` per configuration; CPU: the process's peak RSS),
+  the CSG head's peak memory for the contrastive logits, and inference throughput (images/s) of
+  the CSG model's ``predict`` at ``--test-size``.
+
+Weights are random (no files needed): speed does not depend on them.
+"""
+import argparse
+import copy
+import resource
+import statistics
+import sys
+import time
+from typing import Callable, Dict
+
+import torch
+from mmengine.config import Config, DictAction
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--iters', type=int, default=5, help='timed iterations (median)')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed iterations first')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument('--amp', action='store_true',
+                        help='autocast: float16 on CUDA (with a GradScaler), bfloat16 on CPU')
+    parser.add_argument('--batch', type=int, help='per-device batch (default: the config\'s)')
+    parser.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'), help='crop size')
+    parser.add_argument('--test-size', type=int, nargs=2, metavar=('H', 'W'),
+                        help='inference size (default: 1024 2048 for segmentation, 224 224)')
+    parser.add_argument('--test-iters', type=int, default=3)
+    parser.add_argument('--threads', type=int, help='torch.set_num_threads')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def _sync(device):
+    if device == 'cuda':
+        torch.cuda.synchronize()
+
+
+def _time(fn: Callable, iters: int, warmup: int, device: str) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        _sync(device)
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Bench:
+    """Builds the models of one config and times them."""
+
+    def __init__(self, args):
+        from mmengine.registry import init_default_scope
+
+        import csg_mm  # noqa: F401
+        from csg_mm.engine import apply_csg_mixin
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        if cfg.get('runner_type') == 'CSGRunner':
+            cfg = apply_csg_mixin(cfg)
+        init_default_scope(cfg.get('default_scope', 'mmseg'))
+        self.cfg, self.args, self.device = cfg, args, args.device
+        self.task = 'seg' if 'decode_head' in cfg.model else 'cls'
+        if self.task == 'seg':
+            size = args.size or tuple(cfg.model.data_preprocessor.get('size') or (512, 512))
+            test = args.test_size or (1024, 2048)
+        else:
+            size = args.size or (224, 224)
+            test = args.test_size or (224, 224)
+        self.size, self.test_size = tuple(size), tuple(test)
+        self.batch = args.batch or cfg.train_dataloader.batch_size
+        if cfg.model.get('regularizer') is None:
+            raise SystemExit(f'benchmark.py: {args.config} has no CSG regularizer '
+                             '(model.regularizer); give a CSG config')
+
+    def build(self, regularizer):
+        from mmengine.optim import build_optim_wrapper
+        from mmengine.registry import MODELS
+        model_cfg = copy.deepcopy(self.cfg.model)
+        model_cfg.regularizer = regularizer
+        model_cfg.pop('pretrained', None)
+        model = MODELS.build(model_cfg).to(self.device)
+        model.train()
+        optim = build_optim_wrapper(model, copy.deepcopy(self.cfg.optim_wrapper))
+        return model, optim
+
+    def samples(self, batch, size):
+        if self.task == 'seg':
+            from mmengine.structures import PixelData
+            from mmseg.structures import SegDataSample
+            num_classes = self.cfg.model.decode_head.num_classes
+            out = []
+            for _ in range(batch):
+                s = SegDataSample()
+                s.gt_sem_seg = PixelData(
+                    data=torch.randint(0, num_classes, (1, *size), device=self.device))
+                s.set_metainfo(dict(img_shape=size, ori_shape=size, pad_shape=size,
+                                    padding_size=[0, 0, 0, 0]))
+                out.append(s)
+            return out
+        from mmpretrain.structures import DataSample
+        num_classes = self.cfg.model.head.num_classes
+        return [DataSample(metainfo=dict(img_shape=size, ori_shape=size)).set_gt_label(
+            int(torch.randint(0, num_classes, ()))) for _ in range(batch)]
+
+    def autocast(self):
+        if not self.args.amp:
+            return torch.autocast(self.device, enabled=False)
+        dtype = torch.float16 if self.device == 'cuda' else torch.bfloat16
+        return torch.autocast(self.device, dtype=dtype)
+
+    def step_fn(self, model, optim, inputs, samples):
+        scaler = torch.amp.GradScaler(enabled=self.args.amp and self.device == 'cuda')
+
+        def step():
+            with self.autocast():
+                losses = model.loss(inputs, samples)
+                loss = sum(v for k, v in losses.items() if 'loss' in k)
+            optim.optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optim.optimizer)
+            scaler.update()
+        return step
+
+    def run(self) -> Dict[str, float]:
+        dev, it, wu = self.device, self.args.iters, self.args.warmup
+        x = torch.randn(self.batch, 3, *self.size, device=dev)
+        x_k = torch.randn(self.batch, 3, *self.size, device=dev)
+        samples = self.samples(self.batch, self.size)
+        res: Dict[str, float] = {}
+        reg = copy.deepcopy(self.cfg.model.regularizer)
+
+        base, base_opt = self.build(None)
+        if dev == 'cuda':
+            torch.cuda.reset_peak_memory_stats()
+        res['S'] = _time(self.step_fn(base, base_opt, x, samples), it, wu, dev)
+        res['mem_baseline'] = (torch.cuda.max_memory_allocated() / 2**20
+                               if dev == 'cuda' else _peak_rss_mb())
+
+        for attention in ('key', 'anchor'):
+            model, opt = self.build(dict(reg, attention=attention))
+            if dev == 'cuda':
+                torch.cuda.reset_peak_memory_stats()
+            res[f'csg_{attention}'] = _time(
+                self.step_fn(model, opt, [x, x_k], samples), it, wu, dev)
+            res[f'mem_csg_{attention}'] = (torch.cuda.max_memory_allocated() / 2**20
+                                           if dev == 'cuda' else _peak_rss_mb())
+            if attention == 'key':
+                res['T'], res['Q'] = self.component_times(model, x_k)
+                res.update(self.head_memory(model))
+                res['infer_img_s'] = self.throughput(model)
+            del model, opt
+        return res
+
+    def component_times(self, model, x_k):
+        """``T``: the teacher's forward, ``Q``: the student's no-grad eval-mode forward, both on
+        the key view."""
+        from csg_mm.models.csg.csg_regularizer import eval_mode
+        student, teacher = model.backbone, model.regularizer.teacher
+
+        def teacher_fwd():
+            with torch.no_grad(), self.autocast():
+                teacher(x_k)
+
+        def student_key_fwd():
+            with torch.no_grad(), self.autocast(), eval_mode(student):
+                student(x_k)
+        dev, it, wu = self.device, self.args.iters, self.args.warmup
+        return _time(teacher_fwd, it, wu, dev), _time(student_key_fwd, it, wu, dev)
+
+    def head_memory(self, model) -> Dict[str, float]:
+        """Peak memory of the contrastive head's loss + backward at this batch (MiB): measured on
+        CUDA; on CPU the size of the (N, K) float32 logits and their gradient per stage."""
+        reg = model.regularizer
+        n = self.batch * reg.pool.grid**2
+        k = reg.head.queue_len
+        analytic = 2 * n * k * 4 / 2**20 * len(reg.stages)
+        out = {'head_logits_mib_analytic': analytic, 'head_n': n, 'head_k': k}
+        if self.device == 'cuda':
+            q = [torch.randn(n, reg.head.feat_dim, device='cuda', requires_grad=True)
+                 for _ in reg.stages]
+            keys = [torch.randn(n, reg.head.feat_dim, device='cuda') for _ in reg.stages]
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            start = torch.cuda.memory_allocated()
+            sum(v for kk, v in reg.head.loss(q, keys).items() if 'loss' in kk).backward()
+            torch.cuda.synchronize()
+            out['head_peak_mib'] = (torch.cuda.max_memory_allocated() - start) / 2**20
+        return out
+
+    def throughput(self, model) -> float:
+        model.eval()
+        x = torch.randn(1, 3, *self.test_size, device=self.device)
+        samples = self.samples(1, self.test_size)
+        if self.task == 'cls':
+            samples = None
+
+        def infer():
+            with torch.no_grad(), self.autocast():
+                model.predict(x, samples)
+        sec = _time(infer, self.args.test_iters, 1, self.device)
+        model.train()
+        return 1.0 / sec
+
+
+def report(bench: Bench, res: Dict[str, float]) -> str:
+    s, t, q = res['S'], res['T'], res['Q']
+    rows = [
+        ('config', bench.args.config),
+        ('device / amp', f'{bench.device} / {bench.args.amp}'),
+        ('batch x crop', f'{bench.batch} x {bench.size[0]}x{bench.size[1]}'),
+        ('baseline step S (s)', f'{s:.3f}'),
+        ('teacher forward T (s)', f'{t:.3f}'),
+        ('student no-grad key forward Q (s)', f'{q:.3f}'),
+    ]
+    for attention, floor in (('key', (s + t + q) / s), ('anchor', (s + t) / s)):
+        step = res[f'csg_{attention}']
+        ratio = step / s
+        rows += [
+            (f'CSG step, attention={attention} (s)', f'{step:.3f}'),
+            ('  measured ratio / floor ratio', f'{ratio:.3f} / {floor:.3f}'),
+            ('  above floor', f'{100 * (ratio / floor - 1):+.1f}%'),
+        ]
+    unit = 'MiB allocated (peak)' if bench.device == 'cuda' else 'MiB process peak RSS'
+    rows += [
+        (f'memory baseline ({unit})', f'{res["mem_baseline"]:.0f}'),
+        (f'memory CSG key ({unit})', f'{res["mem_csg_key"]:.0f}'),
+        (f'memory CSG anchor ({unit})', f'{res["mem_csg_anchor"]:.0f}'),
+        ('CSG head logits N x (1+K)', f'{res["head_n"]} x {res["head_k"] + 1}'),
+        ('CSG head logits + grad (MiB, analytic)', f'{res["head_logits_mib_analytic"]:.1f}'),
+    ]
+    if 'head_peak_mib' in res:
+        rows.append(('CSG head loss+backward peak (MiB)', f'{res["head_peak_mib"]:.1f}'))
+    rows.append((f'inference {bench.test_size[0]}x{bench.test_size[1]} (img/s)',
+                 f'{res["infer_img_s"]:.3f}'))
+    width = max(len(r[0]) for r in rows)
+    return '\n'.join(f'{k.ljust(width)}  {v}' for k, v in rows)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        print('benchmark.py: error: --device cuda but CUDA is not available', file=sys.stderr)
+        return 2
+    torch.manual_seed(0)
+    import logging
+
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance('mmengine').setLevel(logging.WARNING)  # no per-parameter lr lines
+    bench = Bench(args)
+    res = bench.run()
+    print(report(bench, res))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
