@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from csg_mm.datasets.digits import (DIGIT_CLASSES, RealDigitsDataset, SynthDigitsDataset,
-                                    available_fonts, load_real_digits, render_synth_digits)
+from csg_mm.datasets.digits import (
+    DIGIT_CLASSES,
+    RealDigitsDataset,
+    SynthDigitsDataset,
+    available_fonts,
+    load_real_digits,
+    render_synth_digits,
+)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_REAL = 1797

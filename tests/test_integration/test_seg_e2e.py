@@ -76,3 +76,4 @@ def test_exact_resume(seg_data, tiny_imagenet_ckpt, tmp_path):
 
     # one momentum update per iteration (the EMA itself: tests/test_engine)
     assert a['state_dict']['regularizer.neck.key_projs.0.steps'].item() == 4
+

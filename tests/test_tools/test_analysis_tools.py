@@ -144,6 +144,7 @@ def test_feature_diversity_end_to_end(setup, tiny_imagenet_ckpt, tmp_path):
     assert abs(float(csv_lines[1].split(',')[3]) - rows[0][2]) < 1e-4
 
 
+@pytest.mark.slow  # ~30 s on 2 busy cores (a subprocess importing mmseg + mmpretrain)
 def test_feature_diversity_mismatched_checkpoint(setup, tmp_path):
     proc = _run(DIVERSITY, CSG_CFG, setup['good'], setup['wide'], '--out-dir', tmp_path / 'o',
                 *_data_opts(setup))

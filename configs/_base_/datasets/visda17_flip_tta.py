@@ -3,10 +3,11 @@
 # the mean of per-class accuracies. Use on top of visda17.py / visda17_single_view.py:
 #
 #   _base_ = [..., '../_base_/datasets/visda17_flip_tta.py']
-#   python tools/test.py CONFIG CHECKPOINT --tta
+#   python tools/test.py CONFIG CHECKPOINT --tta --cfg-options test_evaluator.flip_average=True
 #
-# `--tta` swaps in tta_pipeline and wraps the model in tta_model. Without `--tta` the metric
-# (flip_average=True) logs a warning that the predictions are single-view.
+# `--tta` swaps in tta_pipeline and wraps the model in tta_model. `flip_average=True` makes the
+# metric warn when the predictions are single-view (e.g. `--tta` forgotten). (No test_evaluator
+# here: it would clash with the full config's when both are sibling bases.)
 tta_model = dict(type='AverageClsScoreTTA')
 
 tta_pipeline = [
@@ -24,4 +25,3 @@ tta_pipeline = [
         ]),
 ]
 
-test_evaluator = dict(type='VisDAMetric', flip_average=True)
