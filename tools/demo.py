@@ -14,6 +14,9 @@ rendered from matplotlib's bundled fonts, brought to the same 8 x 8 / 0-16 look
    backbone, new head), feature l2 and CSG;
 3. evaluate every model on the real test split: mean class accuracy and hyperspherical energy.
 
+``--csg-loss-weight W`` (ablation) trains with CSG lambda = W instead of the config's 0.1 and
+writes to ``seed<N>[-quick]-csg-lw<W>`` (the pretraining of ``seed<N>`` is reused).
+
 Writes ``<work-dir>/seed<N>[-quick]/results.{json,md,png}`` (a differing earlier result is kept
 under a time-stamped name, never overwritten silently) and, for several seeds, a
 ``summary_seeds-...`` mean / standard deviation table and plot in ``<work-dir>``.
@@ -76,6 +79,9 @@ def parse_args(argv=None):
                         default=[m[0] for m in METHODS], help='methods to train')
     parser.add_argument('--threads', type=int, default=min(2, os.cpu_count() or 1),
                         help='torch CPU threads (default: min(2, #cores))')
+    parser.add_argument('--csg-loss-weight', type=float, default=None,
+                        help='ablation: CSG lambda instead of the config\'s 0.1; the results go '
+                        'to seed<N>-csg-lw<W> (pretraining is shared with seed<N>)')
     parser.add_argument('--verbose', action='store_true',
                         help='show the runners\' logs (always written to the work dirs)')
     return parser.parse_args(argv)
@@ -98,7 +104,7 @@ def set_epochs(cfg, epochs: int) -> None:
 
 
 def build_cfg(config: str, *, seed: int, work_dir: str, protocol: dict, verbose: bool,
-              pretrained: str = None):
+              pretrained: str = None, csg_loss_weight: float = None):
     """A demo config with the run's seed, lengths, work dir and pretrained backbone."""
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
@@ -115,6 +121,9 @@ def build_cfg(config: str, *, seed: int, work_dir: str, protocol: dict, verbose:
         set_epochs(cfg, protocol['pretrain_epochs'])
     if pretrained is not None:
         cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+    regularizer = cfg.model.get('regularizer')
+    if csg_loss_weight is not None and regularizer and regularizer.type == 'CSGRegularizer':
+        regularizer.head.loss_weight = csg_loss_weight
     if not verbose:
         cfg.default_hooks.logger.interval = 50
     return cfg
@@ -155,12 +164,11 @@ def short_metrics(metrics: dict) -> dict:
     return {short: float(metrics[key]) for key, short in METRIC_KEYS.items() if key in metrics}
 
 
-def pretrain(seed: int, out_dir: str, protocol: dict, verbose: bool) -> dict:
+def pretrain(seed: int, work_dir: str, protocol: dict, verbose: bool) -> dict:
     """Step 1: pretrain on the real pretraining split, or reuse the checkpoint of the same
     fingerprint. Returns dict(backbone=path, reused=bool, seconds, metrics)."""
     import torch
     from mmengine.runner import Runner
-    work_dir = osp.join(out_dir, 'pretrain')
     cfg = build_cfg(PRETRAIN_CONFIG, seed=seed, work_dir=work_dir, protocol=protocol,
                     verbose=verbose)
     fp = fingerprint(cfg)
@@ -197,11 +205,11 @@ def pretrain(seed: int, out_dir: str, protocol: dict, verbose: bool) -> dict:
 
 
 def train_and_test(method: str, config: str, seed: int, out_dir: str, protocol: dict,
-                   backbone: str, verbose: bool) -> dict:
+                   backbone: str, verbose: bool, csg_loss_weight: float = None) -> dict:
     """Step 2 + 3 for one method: train on synthetic digits, test on the real test split."""
     from mmengine.runner import Runner
     cfg = build_cfg(config, seed=seed, work_dir=osp.join(out_dir, method), protocol=protocol,
-                    verbose=verbose, pretrained=backbone)
+                    verbose=verbose, pretrained=backbone, csg_loss_weight=csg_loss_weight)
     start = time.time()
     with quiet(verbose):
         runner = Runner.from_cfg(cfg)
@@ -254,15 +262,17 @@ def plot(path: str, keys, acc, energy, title: str, acc_err=None, energy_err=None
     colors = ['#9e9e9e' if k == REFERENCE[0] else ('#d62728' if k == 'csg' else '#1f77b4')
               for k in keys]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    axes[0].bar(names, acc, yerr=acc_err, color=colors, capsize=4)
-    axes[0].set_ylabel('mean class accuracy on real test (%)')
-    axes[0].set_ylim(max(0.0, min(acc) - 15), 100)
-    axes[1].bar(names, energy, yerr=energy_err, color=colors, capsize=4)
-    axes[1].set_ylabel('hyperspherical energy s=0 (lower = more diverse)')
+    bars = axes[0].bar(names, acc, yerr=acc_err, color=colors, capsize=4)
+    axes[0].bar_label(bars, fmt='%.1f', fontsize=8)
+    axes[0].set_ylabel('mean class accuracy, real test (%)')
+    axes[0].set_ylim(max(0.0, min(acc) - 15), 102)
+    bars = axes[1].bar(names, energy, yerr=energy_err, color=colors, capsize=4)
+    axes[1].bar_label(bars, fmt='%.3f', fontsize=8)
+    axes[1].set_ylabel('energy s=0, real test (lower = more diverse)')
     for ax in axes:
         ax.tick_params(axis='x', labelrotation=20, labelsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -302,7 +312,10 @@ def write_results(out_dir: str, results: dict) -> None:
     with open(path, 'w') as f:
         json.dump(results, f, indent=2)
     md = [f'# CSG digits demo, seed {results["seed"]} ({results["protocol"]} protocol)', '',
-          f'Command: `{results["command"]}`', '', markdown_table(results), '',
+          f'Command: `{results["command"]}`', '',
+          *([f'Ablation: CSG lambda = {results["csg_loss_weight"]:g}', '']
+            if results.get('csg_loss_weight') is not None else []),
+          markdown_table(results), '',
           f'Pretraining {"reused" if results["pretrain"]["reused"] else "run"}; '
           f'total {results["seconds"]:.0f} s on {results["threads"]} thread(s).', '']
     with open(osp.join(out_dir, 'results.md'), 'w') as f:
@@ -314,7 +327,8 @@ def write_results(out_dir: str, results: dict) -> None:
          f'Synthetic font digits -> real handwritten digits (seed {results["seed"]})')
 
 
-def summarize(work_dir: str, all_results: list, quick: bool, command: str) -> str:
+def summarize(work_dir: str, all_results: list, quick: bool, command: str,
+              tag: str = '') -> str:
     """Mean and standard deviation over seeds (sample std, ddof=1)."""
     import numpy as np
     seeds = [r['seed'] for r in all_results]
@@ -328,7 +342,7 @@ def summarize(work_dir: str, all_results: list, quick: bool, command: str) -> st
             stats[key][name] = dict(mean=float(vals.mean()),
                                     std=float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
                                     values=vals.tolist())
-    name = 'summary_seeds-' + '-'.join(map(str, seeds)) + ('-quick' if quick else '')
+    name = 'summary_seeds-' + '-'.join(map(str, seeds)) + ('-quick' if quick else '') + tag
     lines = [f'Seeds {", ".join(map(str, seeds))} ({"quick" if quick else "full"} protocol); '
              f'mean +- sample standard deviation. Command: `{command}`', '',
              '| method | mean class acc. (%) | energy s=0 | per-seed accuracy |',
@@ -356,21 +370,27 @@ def summarize(work_dir: str, all_results: list, quick: bool, command: str) -> st
     return text
 
 
+def ablation_tag(args) -> str:
+    return '' if args.csg_loss_weight is None else f'-csg-lw{args.csg_loss_weight:g}'
+
+
 def run_seed(seed: int, args, command: str) -> dict:
     protocol_name = 'quick' if args.quick else 'full'
     protocol = copy.deepcopy(PROTOCOLS[protocol_name])
-    out_dir = osp.abspath(osp.join(args.work_dir, f'seed{seed}' + ('-quick' if args.quick
-                                                                    else '')))
+    seed_dir = osp.abspath(osp.join(args.work_dir, f'seed{seed}' + ('-quick' if args.quick
+                                                                     else '')))
+    out_dir = seed_dir + ablation_tag(args)
     os.makedirs(out_dir, exist_ok=True)
     say(f'seed {seed}, {protocol_name} protocol {protocol}, output {out_dir}')
     start = time.time()
-    pre = pretrain(seed, out_dir, protocol, args.verbose)
+    pre = pretrain(seed, osp.join(seed_dir, 'pretrain'), protocol, args.verbose)
     methods = {}
     for key, config, _ in METHODS:
         if key in args.methods:
             methods[key] = train_and_test(key, config, seed, out_dir, protocol,
-                                          pre['backbone'], args.verbose)
+                                          pre['backbone'], args.verbose, args.csg_loss_weight)
     results = dict(seed=seed, protocol=protocol_name, protocol_settings=protocol,
+                   csg_loss_weight=args.csg_loss_weight,
                    command=command, threads=args.threads, pretrain=pre, methods=methods,
                    seconds=time.time() - start)
     print()
@@ -391,7 +411,8 @@ def main(argv=None) -> list:
     command = 'python tools/demo.py ' + ' '.join(sys.argv[1:] if argv is None else argv)
     all_results = [run_seed(seed, args, command.strip()) for seed in args.seed]
     if len(all_results) > 1:
-        print(summarize(args.work_dir, all_results, args.quick, command.strip()))
+        print(summarize(args.work_dir, all_results, args.quick, command.strip(),
+                        ablation_tag(args)))
     return all_results
 
 

@@ -258,7 +258,23 @@ class SynthDigitsDataset(_InMemoryDigits):
         super().__init__(**kwargs)
 
     def _arrays(self):
-        return render_synth_digits(self.num_per_class, self.seed, **self.render_cfg)
+        try:
+            key = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                               for k, v in self.render_cfg.items()))
+            hash(key)
+        except TypeError:  # unhashable settings: render without the cache
+            return render_synth_digits(self.num_per_class, self.seed, **self.render_cfg)
+        return _cached_synth_digits(self.num_per_class, self.seed, key)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_synth_digits(num_per_class: int, seed: int, render_items: tuple):
+    """:func:`render_synth_digits`, cached in-process (the demo builds the same synthetic set for
+    every method); the arrays are read-only."""
+    images, labels = render_synth_digits(num_per_class, seed, **dict(render_items))
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
 
 
 @DATASETS.register_module()
