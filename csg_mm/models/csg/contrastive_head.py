@@ -70,10 +70,11 @@ class CSGContrastiveHead(BaseModule):
         """Positive ``z_a.z+ / t`` ``(N,)`` and negative ``z_a.Q^T / t`` ``(N, K)`` logits, in
         float32 whatever autocast does."""
         with torch.autocast(device_type=query.device.type, enabled=False):
-            query = F.normalize(query.float(), dim=1)
+            # 1/t folded into the (N, D) query: no extra pass over the (N, K) logits
+            query = F.normalize(query.float(), dim=1).div(self.temperature)
             key = F.normalize(key.float(), dim=1)
-            pos = (query * key).sum(1).div(self.temperature)
-            neg = (query @ self.queue(stage).float().t()).div_(self.temperature)
+            pos = (query * key).sum(1)
+            neg = query @ self.queue(stage).float().t()
         return pos, neg
 
     def loss(self, queries: Sequence[Tensor], keys: Sequence[Tensor]) -> Dict[str, Tensor]:

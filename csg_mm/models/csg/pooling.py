@@ -16,8 +16,9 @@ the network adapted to the source domain.
 
 Grid chunking splits ``H x W`` into ``n x n`` non-overlapping patches whose borders are
 ``floor(k * H / n)`` (as in ``torch.tensor_split``), so maps that ``n`` does not divide are
-covered completely. Pooling works on patch ids with ``index_add`` instead of materialising the
-patches, so one implementation serves ``n = 1`` (classification) and ``n = 8`` (segmentation).
+covered completely. When ``n`` divides the map, pooling reduces over a ``(B, C, n, H/n, n, W/n)`` view
+(einsum / mean: no copies); otherwise it works on patch ids with ``index_add``. Both serve
+``n = 1`` (classification) and ``n = 8`` (segmentation) and are tested against the equations.
 """
 from typing import Optional, Tuple
 
@@ -52,6 +53,28 @@ def _patch_sum(values: Tensor, ids: Tensor, num_patches: int) -> Tensor:
     return out.index_add(-1, ids, values)
 
 
+def _grid_view(x: Tensor, grid: int) -> Optional[Tensor]:
+    """``(B, C, H, W)`` as ``(B, C, n, H/n, n, W/n)`` when ``n`` divides both sides (the fast
+    path: reductions instead of ``index_add``), else None."""
+    b, c, h, w = x.shape
+    grid_patch_ids(h, w, grid)  # validates the grid against the map
+    if h % grid or w % grid:
+        return None
+    return x.reshape(b, c, grid, h // grid, grid, w // grid)
+
+
+def _patch_matrix(view: Tensor) -> Tensor:
+    """``(B, C, n, h, n, w)`` -> ``(B * n * n, C, h * w)``, patches row-major per image."""
+    b, c, n, h, _, w = view.shape
+    return view.permute(0, 2, 4, 1, 3, 5).reshape(b * n * n, c, h * w)
+
+
+def _flatten_patches(pooled: Tensor) -> Tensor:
+    """``(B, C, n, n)`` -> ``(B * n * n, C)``, patches of one image contiguous, row-major."""
+    b, c = pooled.shape[:2]
+    return pooled.permute(0, 2, 3, 1).reshape(-1, c)
+
+
 def gap_pool(feats: Tensor, grid: int = 1) -> Tensor:
     """Global average pooling per grid patch.
 
@@ -62,6 +85,9 @@ def gap_pool(feats: Tensor, grid: int = 1) -> Tensor:
     Returns:
         Tensor: ``(B * n * n, C)``, patches of one image contiguous, row-major.
     """
+    view = _grid_view(feats, grid)
+    if view is not None:
+        return _flatten_patches(view.mean(dim=(3, 5)))
     b, c, h, w = feats.shape
     ids = grid_patch_ids(h, w, grid, feats.device)
     num = grid * grid
@@ -114,6 +140,16 @@ def apool(feats: Tensor, grid: int = 1, attn_feats: Optional[Tensor] = None) -> 
         raise ValueError(
             f'A-pool attention map {tuple(attn_feats.shape)} does not match the pooled map '
             f'{tuple(feats.shape)} in batch size and spatial size')
+    view = _grid_view(feats, grid)
+    if view is not None:  # (B*n*n, C, S) patch matrices; batched matmuls do the sums
+        v = _patch_matrix(view)
+        u = v if attn_feats is feats else _patch_matrix(_grid_view(attn_feats, grid))
+        mean = u.mean(dim=2, keepdim=True)  # vbar per patch
+        scores = torch.bmm(mean.transpose(1, 2), u).squeeze(1)  # <u_ij, vbar>: (B*n*n, S)
+        norm = scores.sum(dim=1, keepdim=True)
+        weights = torch.where(norm > 1e-12, scores / norm.clamp_min(1e-12),
+                              scores.new_full((), 1.0 / scores.shape[1]))
+        return torch.bmm(v, weights.unsqueeze(2)).squeeze(2)
     b, c, h, w = feats.shape
     weights = apool_attention(attn_feats, grid)
     ids = grid_patch_ids(h, w, grid, feats.device)
