@@ -16,8 +16,8 @@ the network adapted to the source domain.
 
 Grid chunking splits ``H x W`` into ``n x n`` non-overlapping patches whose borders are
 ``floor(k * H / n)`` (as in ``torch.tensor_split``), so maps that ``n`` does not divide are
-covered completely. When ``n`` divides the map, pooling reduces over a ``(B, C, n, H/n, n, W/n)`` view
-(einsum / mean: no copies); otherwise it works on patch ids with ``index_add``. Both serve
+covered completely. When ``n`` divides the map, pooling works on ``(B * n * n, C, h * w)`` patch
+matrices (batched matmuls); otherwise on patch ids with ``index_add``. Both serve
 ``n = 1`` (classification) and ``n = 8`` (segmentation) and are tested against the equations.
 """
 from typing import Optional, Tuple
