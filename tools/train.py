@@ -101,6 +101,10 @@ def merge_args(cfg, args):
         optim_wrapper = cfg.get('optim_wrapper')
         if not optim_wrapper:
             raise CLIError('--amp needs an optim_wrapper in the config')
+        import torch
+        if not torch.cuda.is_available():
+            raise CLIError('--amp uses mmengine\'s AmpOptimWrapper, which needs a GPU (none is '
+                           'visible); train without --amp on CPU')
         wrapper_type = optim_wrapper.get('type', 'OptimWrapper')
         if wrapper_type == 'AmpOptimWrapper':
             from mmengine.logging import print_log

@@ -65,6 +65,14 @@ def test_unwritable_work_dir(tmp_path):
     _assert_clean_failure(_run(TRAIN, TOY_CONFIG, '--work-dir', work_dir), work_dir)
 
 
+def test_amp_without_gpu(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip('a GPU is visible')
+    proc = _run(TRAIN, TOY_CONFIG, '--amp', '--work-dir', tmp_path / 'w')
+    _assert_clean_failure(proc, '--amp')
+    assert 'needs a GPU' in proc.stderr
+
+
 def test_missing_checkpoint(tmp_path):
     missing = tmp_path / 'no_such.pth'
     _assert_clean_failure(
