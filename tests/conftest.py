@@ -5,6 +5,8 @@ import os
 import pytest
 import torch
 
+from tests.utils.weights import save_fake_imagenet_backbone
+
 # Deterministic, quiet, CPU-only tests on 2 cores.
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 torch.set_num_threads(2)
@@ -33,22 +35,13 @@ def tiny_resnet_cfg(checkpoint=None, **kwargs):
 
 @pytest.fixture(scope='session')
 def tiny_imagenet_ckpt(tmp_path_factory):
-    """A state dict file for `tiny_resnet_cfg` standing in for torchvision's ImageNet weights
-    (random weights and non-trivial BN statistics)."""
+    """Fake "ImageNet" weights for `tiny_resnet_cfg` (mmseg ResNet)."""
     from mmseg.registry import MODELS
 
     import csg_mm  # noqa: F401
-    torch.manual_seed(123)
-    backbone = MODELS.build(tiny_resnet_cfg())
-    with torch.no_grad():
-        for name, buf in backbone.named_buffers():
-            if name.endswith('running_mean'):
-                buf.uniform_(-0.1, 0.1)
-            elif name.endswith('running_var'):
-                buf.uniform_(0.5, 1.5)
-    path = tmp_path_factory.mktemp('pretrained') / 'tiny_resnet18.pth'
-    torch.save(backbone.state_dict(), path)
-    return path
+    return save_fake_imagenet_backbone(
+        MODELS, tiny_resnet_cfg(),
+        tmp_path_factory.mktemp('pretrained') / 'tiny_resnet18.pth')
 
 
 @pytest.fixture

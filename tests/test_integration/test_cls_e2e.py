@@ -10,6 +10,7 @@ import torch
 
 from tests.utils.runner_utils import REPO, TINY_CFG_DIR, run_tool
 from tests.utils.visda_fake_data import make_visda17
+from tests.utils.weights import save_fake_imagenet_backbone
 
 CSG_CFG = osp.join(TINY_CFG_DIR, 'tiny_csg_resnet_visda17.py')
 PLAIN_CFG = osp.join(TINY_CFG_DIR, 'tiny_resnet_visda17.py')
@@ -33,22 +34,13 @@ def tiny_cls_resnet_cfg():
 
 @pytest.fixture(scope='session')
 def tiny_cls_imagenet_ckpt(tmp_path_factory):
-    """A state dict file for the tiny configs' backbone standing in for torchvision's ImageNet
-    ResNet weights (random weights, non-trivial BN statistics)."""
+    """Fake "ImageNet" weights for the tiny configs' mmpretrain ResNet."""
     from mmpretrain.registry import MODELS
 
     import csg_mm  # noqa: F401
-    torch.manual_seed(321)
-    backbone = MODELS.build(tiny_cls_resnet_cfg())
-    with torch.no_grad():
-        for name, buf in backbone.named_buffers():
-            if name.endswith('running_mean'):
-                buf.uniform_(-0.1, 0.1)
-            elif name.endswith('running_var'):
-                buf.uniform_(0.5, 1.5)
-    path = tmp_path_factory.mktemp('pretrained_cls') / 'tiny_resnet18_cls.pth'
-    torch.save(backbone.state_dict(), path)
-    return path
+    return save_fake_imagenet_backbone(
+        MODELS, tiny_cls_resnet_cfg(),
+        tmp_path_factory.mktemp('pretrained_cls') / 'tiny_resnet18_cls.pth', seed=321)
 
 
 @pytest.fixture(scope='module')
