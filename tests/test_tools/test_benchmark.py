@@ -12,6 +12,8 @@ def test_benchmark_table():
     ]).stdout
     for row in ('baseline step S', 'teacher forward T', 'student no-grad key forward Q',
                 'CSG step, attention=key', 'CSG step, attention=anchor', 'above floor',
-                'CSG head logits N x (1+K)', 'inference 64x128 (img/s)'):
+                'above floor per round: median [min, max]', 'rounds (interleaved) / warm-up',
+                'CSG head logits N x (1+K)', 'CSG head logits per chunk (MiB)',
+                'inference 64x128 (img/s)'):
         assert row in out, row
     assert '8 x 65' in out  # batch 2 x 2 x 2 patches, K = 64

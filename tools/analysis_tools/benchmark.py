@@ -4,8 +4,7 @@
         [--amp] [--batch B] [--size H W] [--test-size H W] [--threads T] [--cfg-options ...]
 
 On synthetic inputs at the config's crop size (segmentation: ``model.data_preprocessor.size``;
-classification: 224) and the config's per-GPU batch, it times (median of ``--iters`` after
-``--warmup`` iterations; CUDA synchronised):
+classification: 224) and the config's per-GPU batch, it times (CUDA synchronised):
 
 * the training step (forward, backward, optimizer step) of the config WITHOUT CSG (baseline,
   ``regularizer=None``: the stock model) and WITH CSG in both attention modes (``key``:
@@ -15,11 +14,16 @@ classification: 224) and the config's per-GPU batch, it times (median of ``--ite
   view;
 * the floor ratios ``(S + T + Q) / S`` (paper-exact) and ``(S + T) / S`` (reused attention),
   the measured ratios ``CSG step / S`` and how far each is above its floor;
-* peak memory (CUDA: ``max_memory_allocated`` per configuration; CPU: the process's peak RSS),
-  the CSG head's peak memory for the contrastive logits, and inference throughput (images/s) of
-  the CSG model's ``predict`` at ``--test-size``.
+* peak memory of each configuration while it is built and warmed up (CUDA:
+  ``max_memory_allocated`` above what was allocated before; CPU: the peak RSS above the RSS
+  before, see :class:`CPUMemory`): weights, optimizer state and a step's activations; the CSG
+  head's logits memory, and inference throughput (images/s) of the CSG model's ``predict`` at
+  ``--test-size``.
 
-Weights are random (no files needed): speed does not depend on them.
+All five measurements are taken in ``--iters`` interleaved rounds (order rotated per round) after
+``--warmup`` untimed iterations of each; the table gives medians, and the per-round spread of how
+far each CSG step is above its floor. Weights are random (no files needed): speed does not depend
+on them.
 """
 import argparse
 import copy
@@ -27,7 +31,7 @@ import resource
 import statistics
 import sys
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 import torch
 from mmengine.config import Config, DictAction
@@ -36,7 +40,8 @@ from mmengine.config import Config, DictAction
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config')
-    parser.add_argument('--iters', type=int, default=5, help='timed iterations (median)')
+    parser.add_argument('--iters', type=int, default=5,
+                        help='timed rounds; each times every configuration once (medians)')
     parser.add_argument('--warmup', type=int, default=2, help='untimed iterations first')
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--amp', action='store_true',
@@ -47,8 +52,6 @@ def parse_args(argv=None):
                         help='inference size (default: 1024 2048 for segmentation, 224 224)')
     parser.add_argument('--test-iters', type=int, default=3)
     parser.add_argument('--threads', type=int, help='torch.set_num_threads')
-    parser.add_argument('--order', nargs=2, default=['key', 'anchor'],
-                        choices=['key', 'anchor'], help='order in which the modes are timed')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 
@@ -71,8 +74,47 @@ def _time(fn: Callable, iters: int, warmup: int, device: str) -> float:
     return statistics.median(times)
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _status_mib(field: str) -> float:
+    """``VmRSS`` / ``VmHWM`` (peak RSS) of this process from ``/proc/self/status``, in MiB."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024
+    raise OSError(f'{field} not in /proc/self/status')
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the process's peak RSS (Linux >= 4.0: ``echo 5 > /proc/self/clear_refs``)."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return _status_mib('VmHWM') <= _status_mib('VmRSS') + 1
+    except OSError:
+        return False
+
+
+class CPUMemory:
+    """How much a configuration adds to the process's peak RSS while it is built and warmed
+    up: ``VmHWM`` after minus ``VmRSS`` before, with the peak reset in between; where the peak
+    cannot be reset, the process's cumulative peak RSS (``ru_maxrss``)."""
+
+    def __init__(self) -> None:
+        self.start = 0.0
+        self.resettable = False
+
+    def begin(self) -> None:
+        self.resettable = _reset_peak_rss()
+        self.start = _status_mib('VmRSS') if self.resettable else 0.0
+
+    def end(self) -> float:
+        if self.resettable:
+            return _status_mib('VmHWM') - self.start
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    @property
+    def unit(self) -> str:
+        return ('MiB peak RSS added (build + warm-up)' if self.resettable else
+                'MiB process peak RSS, cumulative')
 
 
 class Bench:
@@ -90,6 +132,7 @@ class Bench:
             cfg = apply_csg_mixin(cfg)
         init_default_scope(cfg.get('default_scope', 'mmseg'))
         self.cfg, self.args, self.device = cfg, args, args.device
+        self.cpu_memory = CPUMemory()
         self.task = 'seg' if 'decode_head' in cfg.model else 'cls'
         if self.task == 'seg':
             size = args.size or tuple(cfg.model.data_preprocessor.get('size') or (512, 512))
@@ -152,40 +195,60 @@ class Bench:
             scaler.update()
         return step
 
-    def run(self) -> Dict[str, float]:
-        dev, it, wu = self.device, self.args.iters, self.args.warmup
+    def run(self) -> Dict[str, object]:
+        """Build the three configurations, warm each up (recording its peak memory), then time
+        them in ``--iters`` interleaved rounds: every round times one baseline step, one CSG step
+        per attention mode, ``T`` and ``Q``, in an order rotated from round to round, so that the
+        machine's drift (other jobs, frequency, caches) reaches every measurement alike and each
+        round's ratios compare steps taken moments apart."""
+        dev, wu = self.device, self.args.warmup
         x = torch.randn(self.batch, 3, *self.size, device=dev)
         x_k = torch.randn(self.batch, 3, *self.size, device=dev)
         samples = self.samples(self.batch, self.size)
-        res: Dict[str, float] = {}
         reg = copy.deepcopy(self.cfg.model.regularizer)
-
-        base, base_opt = self.build(None)
-        if dev == 'cuda':
-            torch.cuda.reset_peak_memory_stats()
-        res['S'] = _time(self.step_fn(base, base_opt, x, samples), it, wu, dev)
-        res['mem_baseline'] = (torch.cuda.max_memory_allocated() / 2**20
-                               if dev == 'cuda' else _peak_rss_mb())
-
-        for attention in self.args.order:
-            model, opt = self.build(dict(reg, attention=attention))
+        res: Dict[str, object] = {}
+        fns: Dict[str, Callable] = {}
+        models = {}
+        for name, regularizer, inputs in (('S', None, x),
+                                          ('csg_key', dict(reg, attention='key'), [x, x_k]),
+                                          ('csg_anchor', dict(reg, attention='anchor'),
+                                           [x, x_k])):
+            before = torch.cuda.memory_allocated() if dev == 'cuda' else 0
             if dev == 'cuda':
                 torch.cuda.reset_peak_memory_stats()
-            res[f'csg_{attention}'] = _time(
-                self.step_fn(model, opt, [x, x_k], samples), it, wu, dev)
-            res[f'mem_csg_{attention}'] = (torch.cuda.max_memory_allocated() / 2**20
-                                           if dev == 'cuda' else _peak_rss_mb())
-            if attention == 'key':
-                res['T'], res['Q'] = self.component_times(model, x_k)
-                # T and Q are the CSG model's own passes: time them where the CSG step ran
-                res.update(self.head_memory(model))
-                res['infer_img_s'] = self.throughput(model)
-            del model, opt
+            else:
+                self.cpu_memory.begin()
+            models[name], optim = self.build(regularizer)
+            fns[name] = self.step_fn(models[name], optim, inputs, samples)
+            for _ in range(max(wu, 1)):
+                fns[name]()
+            _sync(dev)
+            res[f'mem_{name}'] = ((torch.cuda.max_memory_allocated() - before) / 2**20
+                                  if dev == 'cuda' else self.cpu_memory.end())
+        fns['T'], fns['Q'] = self.component_fns(models['csg_key'], x_k)
+        for name in ('T', 'Q'):
+            for _ in range(wu):
+                fns[name]()
+
+        names = list(fns)
+        times: Dict[str, list] = {name: [] for name in names}
+        for r in range(self.args.iters):
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                _sync(dev)
+                start = time.perf_counter()
+                fns[name]()
+                _sync(dev)
+                times[name].append(time.perf_counter() - start)
+        res['times'] = times
+        for name in names:
+            res[name] = statistics.median(times[name])
+        res.update(self.head_memory(models['csg_key']))
+        res['infer_img_s'] = self.throughput(models['csg_key'])
         return res
 
-    def component_times(self, model, x_k):
+    def component_fns(self, model, x_k):
         """``T``: the teacher's forward, ``Q``: the student's no-grad eval-mode forward, both on
-        the key view."""
+        the key view, with the CSG model's own modules."""
         from csg_mm.models.csg.csg_regularizer import eval_mode
         student, teacher = model.backbone, model.regularizer.teacher
 
@@ -196,25 +259,26 @@ class Bench:
         def student_key_fwd():
             with torch.no_grad(), self.autocast(), eval_mode(student):
                 student(x_k)
-        dev, it, wu = self.device, self.args.iters, self.args.warmup
-        return _time(teacher_fwd, it, wu, dev), _time(student_key_fwd, it, wu, dev)
+        return teacher_fwd, student_key_fwd
 
     def head_memory(self, model) -> Dict[str, float]:
-        """Peak memory of the contrastive head's loss + backward at this batch (MiB): measured on
-        CUDA; on CPU the size of the (N, K) float32 logits and their gradient per stage."""
-        reg = model.regularizer
-        n = self.batch * reg.pool.grid**2
-        k = reg.head.queue_len
-        analytic = 2 * n * k * 4 / 2**20 * len(reg.stages)
-        out = {'head_logits_mib_analytic': analytic, 'head_n': n, 'head_k': k}
+        """The CSG head's logits at this batch: ``N`` queries against ``K`` keys, of which the
+        fused loss holds one chunk at a time (MiB, float32); on CUDA also the measured peak memory
+        of the head's loss + backward over all stages, above what was allocated before."""
+        from csg_mm.models.csg.queue_info_nce import default_chunk_size
+        head = model.regularizer.head
+        n = self.batch * model.regularizer.pool.grid**2
+        chunk = head.chunk_size or default_chunk_size(n, head.queue_len)
+        out = {'head_n': n, 'head_k': head.queue_len,
+               'head_chunk_mib': n * min(chunk, head.queue_len) * 4 / 2**20}
         if self.device == 'cuda':
-            q = [torch.randn(n, reg.head.feat_dim, device='cuda', requires_grad=True)
-                 for _ in reg.stages]
-            keys = [torch.randn(n, reg.head.feat_dim, device='cuda') for _ in reg.stages]
+            q = [torch.randn(n, head.feat_dim, device='cuda', requires_grad=True)
+                 for _ in head.stages]
+            keys = [torch.randn(n, head.feat_dim, device='cuda') for _ in head.stages]
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
             start = torch.cuda.memory_allocated()
-            sum(v for kk, v in reg.head.loss(q, keys).items() if 'loss' in kk).backward()
+            sum(v for kk, v in head.loss(q, keys).items() if 'loss' in kk).backward()
             torch.cuda.synchronize()
             out['head_peak_mib'] = (torch.cuda.max_memory_allocated() - start) / 2**20
         return out
@@ -234,31 +298,47 @@ class Bench:
         return 1.0 / sec
 
 
-def report(bench: Bench, res: Dict[str, float]) -> str:
+def above_floor(res: Dict[str, object], attention: str) -> List[float]:
+    """Per round: how far the measured ratio ``CSG / S`` is above the floor ratio, in percent
+    (the floor is ``(S + T + Q) / S`` for ``key`` and ``(S + T) / S`` for ``anchor``)."""
+    times = res['times']
+    out = []
+    for s, t, q, step in zip(times['S'], times['T'], times['Q'], times[f'csg_{attention}']):
+        floor = s + t + (q if attention == 'key' else 0.0)
+        out.append(100 * (step / floor - 1))
+    return out
+
+
+def report(bench: Bench, res: Dict[str, object]) -> str:
     s, t, q = res['S'], res['T'], res['Q']
     rows = [
         ('config', bench.args.config),
         ('device / amp', f'{bench.device} / {bench.args.amp}'),
         ('batch x crop', f'{bench.batch} x {bench.size[0]}x{bench.size[1]}'),
+        ('rounds (interleaved) / warm-up', f'{bench.args.iters} / {bench.args.warmup}'),
         ('baseline step S (s)', f'{s:.3f}'),
         ('teacher forward T (s)', f'{t:.3f}'),
         ('student no-grad key forward Q (s)', f'{q:.3f}'),
     ]
     for attention, floor in (('key', (s + t + q) / s), ('anchor', (s + t) / s)):
         step = res[f'csg_{attention}']
-        ratio = step / s
+        per_round = above_floor(res, attention)
         rows += [
             (f'CSG step, attention={attention} (s)', f'{step:.3f}'),
-            ('  measured ratio / floor ratio', f'{ratio:.3f} / {floor:.3f}'),
-            ('  above floor', f'{100 * (ratio / floor - 1):+.1f}%'),
+            ('  measured ratio / floor ratio', f'{step / s:.3f} / {floor:.3f}'),
+            ('  above floor (medians)', f'{100 * (step / s / floor - 1):+.1f}%'),
+            ('  above floor per round: median [min, max]',
+             f'{statistics.median(per_round):+.1f}% [{min(per_round):+.1f}%, '
+             f'{max(per_round):+.1f}%]'),
         ]
-    unit = 'MiB allocated (peak)' if bench.device == 'cuda' else 'MiB process peak RSS'
+    unit = ('MiB peak allocated (build + warm-up)' if bench.device == 'cuda' else
+            bench.cpu_memory.unit)
     rows += [
-        (f'memory baseline ({unit})', f'{res["mem_baseline"]:.0f}'),
+        (f'memory baseline ({unit})', f'{res["mem_S"]:.0f}'),
         (f'memory CSG key ({unit})', f'{res["mem_csg_key"]:.0f}'),
         (f'memory CSG anchor ({unit})', f'{res["mem_csg_anchor"]:.0f}'),
         ('CSG head logits N x (1+K)', f'{res["head_n"]} x {res["head_k"] + 1}'),
-        ('CSG head logits + grad (MiB, analytic)', f'{res["head_logits_mib_analytic"]:.1f}'),
+        ('CSG head logits per chunk (MiB)', f'{res["head_chunk_mib"]:.1f}'),
     ]
     if 'head_peak_mib' in res:
         rows.append(('CSG head loss+backward peak (MiB)', f'{res["head_peak_mib"]:.1f}'))

@@ -1,5 +1,5 @@
 """Contrastive head of CSG: per-stage negative queues and InfoNCE."""
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -7,6 +7,8 @@ from mmengine.dist import all_gather
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor
+
+from .queue_info_nce import queue_info_nce
 
 
 @MODELS.register_module()
@@ -35,6 +37,8 @@ class CSGContrastiveHead(BaseModule):
         queue_len (int): ``K``. Defaults to 65536.
         temperature (float): ``t``. Defaults to 0.07.
         loss_weight (float): ``lambda``. Defaults to 1.0.
+        chunk_size (int, optional): queue keys per chunk of the fused loss (memory
+            ``O(N * chunk_size)``). Defaults to about 2**18 logits per chunk.
         init_cfg (dict, optional): initialisation config.
     """
 
@@ -44,6 +48,7 @@ class CSGContrastiveHead(BaseModule):
                  queue_len: int = 65536,
                  temperature: float = 0.07,
                  loss_weight: float = 1.0,
+                 chunk_size: Optional[int] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if queue_len < 1:
@@ -55,6 +60,9 @@ class CSGContrastiveHead(BaseModule):
         self.queue_len = queue_len
         self.temperature = temperature
         self.loss_weight = loss_weight
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError(f'CSG chunk_size must be >= 1 or None, got {chunk_size}')
+        self.chunk_size = chunk_size
         for stage in self.stages:
             queue = F.normalize(torch.randn(queue_len, feat_dim), dim=1)
             self.register_buffer(f'queue_stage{stage}', queue)
@@ -66,23 +74,12 @@ class CSGContrastiveHead(BaseModule):
     def queue_ptr(self, stage: int) -> Tensor:
         return getattr(self, f'queue_ptr_stage{stage}')
 
-    def similarities(self, query: Tensor, key: Tensor, stage: int):
-        """Positive ``z_a.z+ / t`` ``(N,)`` and negative ``z_a.Q^T / t`` ``(N, K)`` logits, in
-        float32 whatever autocast does."""
-        with torch.autocast(device_type=query.device.type, enabled=False):
-            # 1/t folded into the (N, D) query: no extra pass over the (N, K) logits
-            query = F.normalize(query.float(), dim=1).div(self.temperature)
-            key = F.normalize(key.float(), dim=1)
-            pos = (query * key).sum(1)
-            neg = query @ self.queue(stage).float().t()
-        return pos, neg
-
     def loss(self, queries: Sequence[Tensor], keys: Sequence[Tensor]) -> Dict[str, Tensor]:
         """Per-stage weighted InfoNCE and ranking accuracy.
 
-        The cross-entropy with target 0 is computed as ``logaddexp(pos, logsumexp(neg)) - pos``,
-        which equals ``F.cross_entropy(cat([pos, neg]), 0)`` without materialising the
-        ``(N, 1 + K)`` concatenation.
+        Computed by :func:`queue_info_nce`: fused and chunked over the queue, so the
+        ``(N, 1 + K)`` logits are never materialised and the backward pass does not read the
+        queue (which :meth:`enqueue` may then update in place).
 
         Args:
             queries: per stage ``(N, D)`` query embeddings (normalised here).
@@ -93,14 +90,11 @@ class CSGContrastiveHead(BaseModule):
         """
         losses = {}
         for stage, query, key in zip(self.stages, queries, keys):
-            pos, neg = self.similarities(query, key.detach(), stage)
-            with torch.autocast(device_type=query.device.type, enabled=False):
-                nce = torch.logaddexp(pos, torch.logsumexp(neg, dim=1)) - pos
-                losses[f'loss_stage{stage}'] = self.loss_weight * nce.mean()
-            with torch.no_grad():
-                # argmax over [pos, neg] is 0 (ties go to the first index) iff pos >= max(neg)
-                acc = (pos >= neg.max(dim=1).values).float().mean() * 100
-            losses[f'acc_stage{stage}'] = acc
+            nce, pos, max_neg = queue_info_nce(query, key, self.queue(stage),
+                                               self.temperature, self.chunk_size)
+            losses[f'loss_stage{stage}'] = self.loss_weight * nce.mean()
+            # argmax over [pos, neg] is 0 (ties go to the first index) iff pos >= max(neg)
+            losses[f'acc_stage{stage}'] = (pos >= max_neg).float().mean() * 100
         return losses
 
     @torch.no_grad()
@@ -115,8 +109,8 @@ class CSGContrastiveHead(BaseModule):
                 start = (start + num - self.queue_len) % self.queue_len
                 key, num = key[-self.queue_len:], self.queue_len
             idx = (start + torch.arange(num, device=queue.device)) % self.queue_len
-            # out of place: this iteration's graph keeps the queue its logits were computed with
-            setattr(self, f'queue_stage{stage}', queue.index_copy(0, idx, key.to(queue.dtype)))
+            # in place: the loss's backward pass does not read the queue
+            queue.index_copy_(0, idx, key.to(queue.dtype))
             ptr[0] = (start + num) % self.queue_len
 
     def extra_repr(self) -> str:

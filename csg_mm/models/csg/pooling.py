@@ -16,13 +16,15 @@ the network adapted to the source domain.
 
 Grid chunking splits ``H x W`` into ``n x n`` non-overlapping patches whose borders are
 ``floor(k * H / n)`` (as in ``torch.tensor_split``), so maps that ``n`` does not divide are
-covered completely. When ``n`` divides the map, pooling works on ``(B * n * n, C, h * w)`` patch
-matrices (batched matmuls); otherwise on patch ids with ``index_add``. Both serve
-``n = 1`` (classification) and ``n = 8`` (segmentation) and are tested against the equations.
+covered completely. When ``n`` divides the map, A-pool works on ``(B, C, n, h, n, w)`` views
+with a hand-written backward pass (no copies of the maps); otherwise on patch ids with
+``index_add``. Both serve ``n = 1`` (classification) and ``n = 8`` (segmentation) and are tested
+against the equations and against each other.
 """
 from typing import Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
@@ -63,10 +65,68 @@ def _grid_view(x: Tensor, grid: int) -> Optional[Tensor]:
     return x.reshape(b, c, grid, h // grid, grid, w // grid)
 
 
-def _patch_matrix(view: Tensor) -> Tensor:
-    """``(B, C, n, h, n, w)`` -> ``(B * n * n, C, h * w)``, patches row-major per image."""
-    b, c, n, h, _, w = view.shape
-    return view.permute(0, 2, 4, 1, 3, 5).reshape(b * n * n, c, h * w)
+class _GridAPool(torch.autograd.Function):
+    """A-pool over an ``n x n`` grid that divides the map, with a hand-written backward pass.
+
+    Works on ``(B, C, n, h, n, w)`` views of the maps (no copies): the patch means are an
+    ``avg_pool2d``, the attention and pooled sums are broadcasts and reductions. For one patch
+    with ``m = mean_i u_i``, ``s_i = <u_i, m>``, ``Z = sum_i s_i``, ``a_i = s_i / Z`` and
+    ``y = sum_i a_i v_i``, the gradients given ``dy`` are::
+
+        dv_i = a_i dy
+        da_i = <v_i, dy>,   ds_i = (da_i - sum_j a_j da_j) / Z
+        du_i = ds_i m + mean_j (ds_j u_j)
+
+    (``du`` added to ``dv`` when the attention comes from the pooled map itself). A patch whose
+    ``Z`` is not positive gets uniform weights and no gradient through them.
+    """
+
+    @staticmethod
+    def forward(ctx, feats: Tensor, attn_feats: Optional[Tensor], grid: int,
+                eps: float) -> Tensor:
+        b, c, height, width = feats.shape
+        h, w = height // grid, width // grid
+        u = feats if attn_feats is None else attn_feats
+        mean = F.avg_pool2d(u, (h, w))  # (B, C', n, n): m per patch
+        u6 = u.view(b, u.shape[1], grid, h, grid, w)
+        scores = (u6 * mean[:, :, :, None, :, None]).sum(1)  # (B, n, h, n, w): s_i
+        norm = scores.sum(dim=(2, 4), keepdim=True)  # (B, n, 1, n, 1): Z
+        valid = norm > eps
+        weights = torch.where(valid, scores / norm.clamp_min(eps),
+                              scores.new_full((), 1.0 / (h * w)))
+        pooled = F.avg_pool2d(feats * weights.view(b, 1, height, width), (h, w)) * (h * w)
+        ctx.save_for_backward(feats, attn_feats, mean, weights, norm, valid)
+        ctx.grid = grid
+        return pooled  # (B, C, n, n)
+
+    @staticmethod
+    def backward(ctx, grad_pooled: Tensor):
+        feats, attn_feats, mean, weights, norm, valid = ctx.saved_tensors
+        grid = ctx.grid
+        b, c, height, width = feats.shape
+        h, w = height // grid, width // grid
+        self_attn = attn_feats is None
+        need_v, need_u = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        gy6 = grad_pooled[:, :, :, None, :, None]  # (B, C, n, 1, n, 1)
+        grad_v = gy6 * weights[:, None] if need_v else None  # dv_i = a_i dy
+        grad_u = None
+        if need_u or (self_attn and need_v):
+            v6 = feats.view(b, c, grid, h, grid, w)
+            grad_a = (v6 * gy6).sum(1)  # (B, n, h, n, w)
+            grad_s = (grad_a - (grad_a * weights).sum(dim=(2, 4), keepdim=True)) / norm
+            grad_s = torch.where(valid, grad_s, grad_s.new_zeros(()))
+            u = feats if self_attn else attn_feats
+            gs_u = F.avg_pool2d(u * grad_s.view(b, 1, height, width), (h, w))  # mean(ds u)
+            gs6 = grad_s[:, None]
+            m6 = mean[:, :, :, None, :, None]
+            if self_attn:
+                grad_v.addcmul_(gs6, m6).add_(gs_u[:, :, :, None, :, None])
+            else:
+                grad_u = torch.addcmul(gs_u[:, :, :, None, :, None], gs6, m6)
+                grad_u = grad_u.reshape(u.shape)
+        if grad_v is not None:
+            grad_v = grad_v.reshape(feats.shape)
+        return grad_v, grad_u, None, None
 
 
 def _flatten_patches(pooled: Tensor) -> Tensor:
@@ -140,16 +200,11 @@ def apool(feats: Tensor, grid: int = 1, attn_feats: Optional[Tensor] = None) -> 
         raise ValueError(
             f'A-pool attention map {tuple(attn_feats.shape)} does not match the pooled map '
             f'{tuple(feats.shape)} in batch size and spatial size')
-    view = _grid_view(feats, grid)
-    if view is not None:  # (B*n*n, C, S) patch matrices; batched matmuls do the sums
-        v = _patch_matrix(view)
-        u = v if attn_feats is feats else _patch_matrix(_grid_view(attn_feats, grid))
-        mean = u.mean(dim=2, keepdim=True)  # vbar per patch
-        scores = torch.bmm(mean.transpose(1, 2), u).squeeze(1)  # <u_ij, vbar>: (B*n*n, S)
-        norm = scores.sum(dim=1, keepdim=True)
-        weights = torch.where(norm > 1e-12, scores / norm.clamp_min(1e-12),
-                              scores.new_full((), 1.0 / scores.shape[1]))
-        return torch.bmm(v, weights.unsqueeze(2)).squeeze(2)
+    if _grid_view(feats, grid) is not None:  # n divides the map: no copies, fused backward
+        same = attn_feats is feats
+        pooled = _GridAPool.apply(feats.contiguous(), None if same else attn_feats.contiguous(),
+                                  grid, 1e-12)
+        return _flatten_patches(pooled)
     b, c, h, w = feats.shape
     weights = apool_attention(attn_feats, grid)
     ids = grid_patch_ids(h, w, grid, feats.device)

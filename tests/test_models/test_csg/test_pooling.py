@@ -84,3 +84,43 @@ def test_pooling_module_validates_and_maps_attention():
     # ratio over the uniform weight (1 / 4 pixels per patch) averages to 1 in each patch
     torch.testing.assert_close(ratio.reshape(2, 2, 2, 2, 2).mean(dim=(2, 4)),
                                torch.ones(2, 2, 2))
+
+
+def _apool_index_path(v, grid, u=None):
+    """A-pool by the general (index_add) path, differentiated by autograd."""
+    from csg_mm.models.csg.pooling import _patch_sum, grid_patch_ids
+    b, c, h, w = v.shape
+    weights = apool_attention(v if u is None else u, grid)
+    ids = grid_patch_ids(h, w, grid)
+    pooled = _patch_sum(v.reshape(b, c, h * w) * weights[:, None], ids, grid * grid)
+    return pooled.permute(0, 2, 1).reshape(-1, c)
+
+
+@pytest.mark.parametrize('separate', [False, True])
+def test_grid_apool_backward_passes_gradcheck(separate):
+    torch.manual_seed(0)
+    v = torch.rand(2, 3, 4, 6, dtype=torch.float64, requires_grad=True)
+    u = torch.rand(2, 5, 4, 6, dtype=torch.float64, requires_grad=True) if separate else None
+    inputs = (v, u) if separate else (v, )
+    assert torch.autograd.gradcheck(lambda *x: apool(x[0], 2, x[1] if separate else None),
+                                    inputs)
+
+
+def test_grid_apool_equals_the_general_path_with_gradients():
+    torch.manual_seed(0)
+    v = torch.rand(2, 4, 8, 8, dtype=torch.float64)
+    v[0, :, :4, :4] = 0  # an all-zero patch: uniform weights, no gradient through them
+    u = torch.rand(2, 3, 8, 8, dtype=torch.float64)
+    dy = torch.randn(2 * 4, 4, dtype=torch.float64)
+    for attn in (None, u):
+        grads = []
+        for fn in (lambda x, a: apool(x, 2, a), lambda x, a: _apool_index_path(x, 2, a)):
+            x = v.clone().requires_grad_()
+            a = None if attn is None else attn.clone().requires_grad_()
+            out = fn(x, a)
+            out.backward(dy)
+            grads.append((out.detach(), x.grad, None if a is None else a.grad))
+        for got, ref in zip(*grads):
+            if ref is not None:
+                torch.testing.assert_close(got, ref)
+    assert torch.isfinite(grads[0][1]).all()
