@@ -89,12 +89,15 @@ class _GridAPool(torch.autograd.Function):
         u = feats if attn_feats is None else attn_feats
         mean = F.avg_pool2d(u, (h, w))  # (B, C', n, n): m per patch
         u6 = u.view(b, u.shape[1], grid, h, grid, w)
-        scores = (u6 * mean[:, :, :, None, :, None]).sum(1)  # (B, n, h, n, w): s_i
+        # the attention in float32: under float16 autocast Z overflows (sum over C x h x w)
+        acc = torch.promote_types(u.dtype, torch.float32)
+        scores = (u6 * mean[:, :, :, None, :, None]).sum(1, dtype=acc)  # s_i
         norm = scores.sum(dim=(2, 4), keepdim=True)  # (B, n, 1, n, 1): Z
         valid = norm > eps
         weights = torch.where(valid, scores / norm.clamp_min(eps),
                               scores.new_full((), 1.0 / (h * w)))
-        pooled = F.avg_pool2d(feats * weights.view(b, 1, height, width), (h, w)) * (h * w)
+        pooled = F.avg_pool2d(feats * weights.view(b, 1, height, width).to(feats.dtype),
+                              (h, w)) * (h * w)
         ctx.save_for_backward(feats, attn_feats, mean, weights, norm, valid)
         ctx.grid = grid
         return pooled  # (B, C, n, n)
@@ -108,19 +111,20 @@ class _GridAPool(torch.autograd.Function):
         self_attn = attn_feats is None
         need_v, need_u = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         gy6 = grad_pooled[:, :, :, None, :, None]  # (B, C, n, 1, n, 1)
-        grad_v = gy6 * weights[:, None] if need_v else None  # dv_i = a_i dy
+        grad_v = gy6 * weights[:, None].to(gy6.dtype) if need_v else None  # dv_i = a_i dy
         grad_u = None
         if need_u or (self_attn and need_v):
             v6 = feats.view(b, c, grid, h, grid, w)
-            grad_a = (v6 * gy6).sum(1)  # (B, n, h, n, w)
+            grad_a = (v6 * gy6).sum(1, dtype=weights.dtype)  # (B, n, h, n, w)
             grad_s = (grad_a - (grad_a * weights).sum(dim=(2, 4), keepdim=True)) / norm
             grad_s = torch.where(valid, grad_s, grad_s.new_zeros(()))
             u = feats if self_attn else attn_feats
+            grad_s = grad_s.to(u.dtype)
             gs_u = F.avg_pool2d(u * grad_s.view(b, 1, height, width), (h, w))  # mean(ds u)
             gs6 = grad_s[:, None]
             m6 = mean[:, :, :, None, :, None]
             if self_attn:
-                grad_v.addcmul_(gs6, m6).add_(gs_u[:, :, :, None, :, None])
+                grad_v = grad_v.addcmul_(gs6, m6).add_(gs_u[:, :, :, None, :, None])
             else:
                 grad_u = torch.addcmul(gs_u[:, :, :, None, :, None], gs6, m6)
                 grad_u = grad_u.reshape(u.shape)

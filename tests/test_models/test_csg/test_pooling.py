@@ -124,3 +124,15 @@ def test_grid_apool_equals_the_general_path_with_gradients():
             if ref is not None:
                 torch.testing.assert_close(got, ref)
     assert torch.isfinite(grads[0][1]).all()
+
+
+def test_grid_apool_attention_is_float32_for_half_maps():
+    """Under float16 autocast Z (a sum over C x h x w products) overflows float16."""
+    torch.manual_seed(0)
+    v = 40 * torch.rand(2, 64, 8, 8)  # Z per 4 x 4 patch ~ 16 x 64 x 20 x 20 > 65504
+    half = v.half().requires_grad_()
+    out = apool(half, 2)
+    assert out.dtype == torch.float16 and torch.isfinite(out).all()
+    torch.testing.assert_close(out.float(), apool(half.detach().float(), 2), rtol=2e-3, atol=2e-2)
+    out.float().sum().backward()
+    assert half.grad.dtype == torch.float16 and torch.isfinite(half.grad).all()
