@@ -11,15 +11,11 @@ import logging
 import os
 import os.path as osp
 import sys
-import tempfile
 
-from mmengine.config import Config, DictAction
+from cli_utils import CLIError, destroy_process_group, ensure_writable_dir, fail, load_config
+from mmengine.config import DictAction
 
 PROG = 'train.py'
-
-
-class CLIError(Exception):
-    """Bad command-line input, reported as one line on stderr."""
 
 
 def parse_args(argv=None):
@@ -58,25 +54,6 @@ def is_remote(path):
     return '://' in str(path)
 
 
-def load_config(path):
-    """Load a config file, turning any failure into a :class:`CLIError`."""
-    if not osp.isfile(path):
-        raise CLIError(f'config file not found: {path}')
-    try:
-        return Config.fromfile(path)
-    except Exception as exc:  # any config error becomes one message
-        raise CLIError(f'cannot load config {path}: {type(exc).__name__}: {exc}') from None
-
-
-def ensure_work_dir(path):
-    """Create ``path`` if needed and check that files can be written in it."""
-    try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as exc:
-        raise CLIError(f'work dir {path} cannot be created or written: '
-                       f'{exc.strerror or exc}') from None
 
 
 def check_checkpoint(path, what):
@@ -152,27 +129,19 @@ def main(argv=None):
     try:
         check_launcher_env(args.launcher)
         cfg = merge_args(load_config(args.config), args)
-        ensure_work_dir(cfg.work_dir)
+        ensure_writable_dir(cfg.work_dir)
         setup_cpu_distributed(cfg, args.launcher)
         runner = build_runner(cfg)
         runner.train()
     except (CLIError, DistLaunchError, UnsafeCheckpointError) as exc:
         return _fail(str(exc))
     finally:
-        _destroy_process_group()
+        destroy_process_group()
     return 0
 
 
 def _fail(message):
-    print(f'{PROG}: error: {message}', file=sys.stderr)
-    return 2
-
-
-def _destroy_process_group():
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    return fail(PROG, message)
 
 
 if __name__ == '__main__':

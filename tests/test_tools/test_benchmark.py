@@ -13,6 +13,7 @@ def test_benchmark_table():
     for row in ('baseline step S', 'teacher forward T', 'student no-grad key forward Q',
                 'CSG step, attention=key', 'CSG step, attention=anchor', 'above floor',
                 'above floor per round: median [min, max]', 'rounds (interleaved) / warm-up',
+                'fastest of each',
                 'CSG head logits N x (1+K)', 'CSG head logits per chunk (MiB)',
                 'inference 64x128 (img/s)'):
         assert row in out, row

@@ -48,19 +48,17 @@ skipped with a note.
 import argparse
 import csv
 import math
-import os
 import os.path as osp
 import sys
 import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/: cli_utils
+from cli_utils import CLIError, ensure_writable_dir, fail, load_config  # noqa: E402
+
 PROG = 'feature_diversity.py'
 S_VALUES = (0, 1, 2)
 MAX_LISTED_KEYS = 5
-
-
-class CLIError(Exception):
-    """Bad input, reported as one message on stderr without a traceback."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -82,32 +80,6 @@ def announce_write(path: str, wanted: str) -> None:
     """Say where a file went, and that an existing file was kept."""
     if path != wanted:
         print(f'note: {wanted} exists and is kept; wrote {path}', file=sys.stderr)
-
-
-def ensure_out_dir(path: str) -> str:
-    try:
-        os.makedirs(path, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as exc:
-        raise CLIError(f'output directory {path} cannot be created or written: '
-                       f'{exc.strerror or exc}') from None
-    return path
-
-
-def load_config(path: str, cfg_options: Optional[dict] = None):
-    """The config at ``path`` with ``--cfg-options`` merged; errors become :class:`CLIError`."""
-    from mmengine.config import Config
-
-    if not osp.isfile(path):
-        raise CLIError(f'config file not found: {path}')
-    try:
-        cfg = Config.fromfile(path)
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
-    except Exception as exc:  # any config error becomes one message
-        raise CLIError(f'cannot load config {path}: {type(exc).__name__}: {exc}') from None
-    return cfg
 
 
 def task_of(cfg) -> str:
@@ -483,7 +455,7 @@ def main(argv=None) -> int:
         grid = resolve_grid(cfg, task, args.grid)
         if cfg.get('test_dataloader') is None:
             raise CLIError(f'the config {args.config} has no test_dataloader')
-        out_dir = ensure_out_dir(args.out_dir)
+        out_dir = ensure_writable_dir(args.out_dir, 'output directory')
         with tempfile.TemporaryDirectory(prefix='feature_diversity_') as work_dir:
             runner = build_runner(cfg, work_dir)
             model = unwrap(runner.model)
@@ -531,8 +503,7 @@ def main(argv=None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f'{PROG}: error: {message}', file=sys.stderr)
-    return 2
+    return fail(PROG, message)
 
 
 if __name__ == '__main__':

@@ -190,7 +190,7 @@ def main(argv=None) -> int:
     try:
         cfg = common.load_config(args.config, args.cfg_options)
         common.task_of(cfg)
-        out_dir = common.ensure_out_dir(args.out_dir)
+        out_dir = common.ensure_writable_dir(args.out_dir, 'output directory')
         with tempfile.TemporaryDirectory(prefix='visualize_attention_') as work_dir:
             model = common.unwrap(common.build_runner(cfg, work_dir).model)
             reg = check_csg_apool(model, CLIError)

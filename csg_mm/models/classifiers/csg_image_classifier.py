@@ -70,12 +70,16 @@ class CSGImageClassifier(ImageClassifier):
             data_samples (list[DataSample]): with ``gt_label``.
         """
         inputs_q, inputs_k = split_views(inputs)
+        prepared = None
+        if self.regularizer is not None:  # no-grad passes first: see BaseSyn2RealRegularizer
+            prepared = self.regularizer.prepare(inputs_q, inputs_k, self.backbone)
         stage_feats = self.backbone(inputs_q)
         x = self.neck(stage_feats) if self.with_neck else stage_feats
         losses = self.head.loss(x, data_samples)
         if self.regularizer is not None:
             losses.update(
-                self.regularizer.prefixed_loss(stage_feats, inputs_q, inputs_k, self.backbone))
+                self.regularizer.prefixed_loss(stage_feats, inputs_q, inputs_k, self.backbone,
+                                              prepared))
         return losses
 
     def predict(self,

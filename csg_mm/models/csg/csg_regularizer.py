@@ -1,7 +1,7 @@
 """CSG: contrastive syn-to-real regulariser shared by the segmentation and classification
 models."""
 import contextlib
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
@@ -99,8 +99,21 @@ class BaseSyn2RealRegularizer(BaseModule):
         """The CSG stages' maps out of a backbone's output tuple."""
         return [feats[p] for p in self.positions]
 
+    def prepare(self, inputs: Tensor, key_inputs: Tensor,
+                student: nn.Module) -> Optional[dict]:
+        """The regulariser's passes that need no gradient (the teacher's, the student's no-grad
+        pass of the key view), which the task models run BEFORE the student's forward pass: their
+        temporaries are freed before the student's activations are allocated and kept for
+        backward, so they neither add to the step's peak memory nor fault in fresh pages.
+
+        Returns:
+            dict | None: handed to :meth:`loss` as ``prepared``; None when there is nothing to
+            run ahead (the default).
+        """
+        return None
+
     def loss(self, student_feats: Sequence[Tensor], inputs: Tensor, key_inputs: Tensor,
-             student: nn.Module) -> Dict[str, Tensor]:
+             student: nn.Module, prepared: Optional[dict] = None) -> Dict[str, Tensor]:
         """Losses (and logged values) of the regulariser.
 
         Args:
@@ -108,6 +121,7 @@ class BaseSyn2RealRegularizer(BaseModule):
             inputs: the anchor view ``x_q``, ``(B, 3, H, W)``.
             key_inputs: the key view ``x_k``, ``(B, 3, H, W)`` (``inputs`` when there is none).
             student: the student backbone (for a no-grad pass; never stored).
+            prepared: what :meth:`prepare` returned for these inputs; computed here when None.
         """
         raise NotImplementedError
 
@@ -164,28 +178,44 @@ class CSGRegularizer(BaseSyn2RealRegularizer):
         head = dict(head, stages=self.stages, feat_dim=self.neck.out_channels)
         self.head = MODELS.build(head)
 
-    def embed(self, student_feats: Sequence[Tensor], key_inputs: Tensor,
-              student: nn.Module) -> Tuple[List[Tensor], List[Tensor]]:
+    @torch.no_grad()
+    def prepare(self, inputs: Tensor, key_inputs: Tensor, student: nn.Module) -> dict:
+        """The no-grad passes on the key view: the teacher's and, paper-exact, the student's in
+        eval mode for the A-pool attention. Returns the positive keys ``{'keys': [...]}``, or
+        with reused attention (which needs the student's anchor features) the teacher's maps
+        ``{'teacher_feats': [...]}``."""
+        feats_t = self.select(self.teacher(key_inputs))
+        if self.pool.needs_attention and self.attention == 'anchor':
+            return dict(teacher_feats=feats_t)
+        attn = [None] * len(feats_t)
+        if self.pool.needs_attention:
+            with eval_mode(student):
+                attn = self.select(student(key_inputs))
+        return dict(keys=self.neck.forward_key([self.pool(t, a) for t, a in zip(feats_t, attn)]))
+
+    def embed(self,
+              student_feats: Sequence[Tensor],
+              key_inputs: Tensor,
+              student: nn.Module,
+              prepared: Optional[dict] = None) -> Tuple[List[Tensor], List[Tensor]]:
         """Query embeddings (with graph) and positive keys (no graph), per stage, not yet
         normalised: ``(B * n * n, D)`` each."""
         feats_q = self.select(student_feats)
-        with torch.no_grad():
-            feats_t = self.select(self.teacher(key_inputs))
-            if not self.pool.needs_attention:
-                attn = [None] * len(feats_t)
-            elif self.attention == 'key':
-                with eval_mode(student):
-                    attn = self.select(student(key_inputs))
-            else:
-                attn = [f.detach() for f in feats_q]
-            keys = self.neck.forward_key(
-                [self.pool(t, a) for t, a in zip(feats_t, attn)])
+        if prepared is None:
+            prepared = self.prepare(key_inputs, key_inputs, student)
+        keys = prepared.get('keys')
+        if keys is None:  # reused attention: the anchor view's student maps
+            with torch.no_grad():
+                keys = self.neck.forward_key([
+                    self.pool(t, f.detach())
+                    for t, f in zip(prepared['teacher_feats'], feats_q)
+                ])
         queries = self.neck.forward_query([self.pool(f) for f in feats_q])
         return queries, keys
 
     def loss(self, student_feats: Sequence[Tensor], inputs: Tensor, key_inputs: Tensor,
-             student: nn.Module) -> Dict[str, Tensor]:
-        queries, keys = self.embed(student_feats, key_inputs, student)
+             student: nn.Module, prepared: Optional[dict] = None) -> Dict[str, Tensor]:
+        queries, keys = self.embed(student_feats, key_inputs, student, prepared)
         losses = self.head.loss(queries, keys)
         self.head.enqueue(keys)
         return losses

@@ -3,7 +3,7 @@
 Both are config-selectable alternatives to :class:`CSGRegularizer` in the ``regularizer`` slot of
 the CSG models, and share its frozen ImageNet teacher.
 """
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -37,9 +37,15 @@ class FeatureL2Regularizer(BaseSyn2RealRegularizer):
         super().__init__(teacher, stages, in_shape, prefix='feat_l2', init_cfg=init_cfg)
         self.loss_weight = loss_weight
 
+    def prepare(self, inputs: Tensor, key_inputs: Tensor, student: nn.Module) -> dict:
+        """The teacher's maps of the anchor view (no graph)."""
+        return dict(teacher_feats=self.select(self.teacher(inputs)))
+
     def loss(self, student_feats: Sequence[Tensor], inputs: Tensor, key_inputs: Tensor,
-             student: nn.Module) -> Dict[str, Tensor]:
-        teacher_feats = self.select(self.teacher(inputs))
+             student: nn.Module, prepared: Optional[dict] = None) -> Dict[str, Tensor]:
+        if prepared is None:
+            prepared = self.prepare(inputs, key_inputs, student)
+        teacher_feats = prepared['teacher_feats']
         losses = {}
         for stage, f_s, f_t in zip(self.stages, self.select(student_feats), teacher_feats):
             losses[f'loss_stage{stage}'] = self.loss_weight * F.mse_loss(
@@ -71,7 +77,7 @@ class L2SPRegularizer(BaseSyn2RealRegularizer):
         self.loss_weight = loss_weight
 
     def loss(self, student_feats: Sequence[Tensor], inputs: Tensor, key_inputs: Tensor,
-             student: nn.Module) -> Dict[str, Tensor]:
+             student: nn.Module, prepared: Optional[dict] = None) -> Dict[str, Tensor]:
         reference = dict(self.teacher.backbone.named_parameters())
         dist = inputs.new_zeros((), dtype=torch.float32)
         for name, param in student.named_parameters():

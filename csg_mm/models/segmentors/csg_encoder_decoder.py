@@ -73,6 +73,9 @@ class CSGEncoderDecoder(EncoderDecoder):
             data_samples (list[SegDataSample]): with ``gt_sem_seg``.
         """
         inputs_q, inputs_k = split_views(inputs)
+        prepared = None
+        if self.regularizer is not None:  # no-grad passes first: see BaseSyn2RealRegularizer
+            prepared = self.regularizer.prepare(inputs_q, inputs_k, self.backbone)
         stage_feats = self.backbone(inputs_q)
         x = self.neck(stage_feats) if self.with_neck else stage_feats
         losses = self._decode_head_forward_train(x, data_samples)
@@ -80,7 +83,8 @@ class CSGEncoderDecoder(EncoderDecoder):
             losses.update(self._auxiliary_head_forward_train(x, data_samples))
         if self.regularizer is not None:
             losses.update(
-                self.regularizer.prefixed_loss(stage_feats, inputs_q, inputs_k, self.backbone))
+                self.regularizer.prefixed_loss(stage_feats, inputs_q, inputs_k, self.backbone,
+                                              prepared))
         return losses
 
     def extract_feat(self, inputs: Tensor):

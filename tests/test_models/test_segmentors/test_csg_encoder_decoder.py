@@ -70,6 +70,35 @@ def test_loss_keys_and_one_student_pass(built, monkeypatch):
     assert any(p.grad is not None for p in built.regularizer.neck.query_projs.parameters())
 
 
+@pytest.mark.parametrize('attention', ['key', 'anchor'])
+def test_no_grad_passes_run_before_the_student_and_change_nothing(tiny_backbone_cfg,
+                                                                  monkeypatch, attention):
+    """The teacher (and the key-view student pass) run first, without a graph; the losses equal
+    those of running them after the student's pass (the regulariser on its own)."""
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    model = MODELS.build(_model_cfg(tiny_backbone_cfg, attention=attention))
+    model.init_weights()
+    model.train()
+    twin = copy.deepcopy(model)
+    order = []
+    teacher_fwd, student_fwd = model.regularizer.teacher.forward, model.backbone.forward
+    monkeypatch.setattr(model.regularizer.teacher, 'forward',
+                        lambda x: order.append(('teacher', torch.is_grad_enabled()))
+                        or teacher_fwd(x))
+    monkeypatch.setattr(model.backbone, 'forward',
+                        lambda x: order.append(('student', torch.is_grad_enabled()))
+                        or student_fwd(x))
+    x, x_k = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    losses = model.loss([x, x_k], _samples(2))
+    expected = [('student', False)] if attention == 'key' else []
+    assert order == [('teacher', False)] + expected + [('student', True)]
+    feats = twin.backbone(x)
+    ref = twin.regularizer.prefixed_loss(feats, x, x_k, twin.backbone)  # prepared inside
+    for k, v in ref.items():
+        torch.testing.assert_close(losses[k], v)
+
+
 def test_anchor_attention_uses_one_student_pass(tiny_backbone_cfg, monkeypatch):
     init_default_scope('mmseg')
     model = MODELS.build(_model_cfg(tiny_backbone_cfg, attention='anchor'))
@@ -133,3 +162,39 @@ def test_amp_bf16_step(built):
         losses = built.loss([x, x], _samples(2))
     assert losses['csg.loss_stage4'].dtype == torch.float32
     sum(v for k, v in losses.items() if 'loss' in k).backward()
+
+
+def test_amp_optim_wrapper_bf16_train_step(built, monkeypatch):
+    """A step through mmengine's AmpOptimWrapper (optim_context + update_params, as
+    BaseModel.train_step runs it). The wrapper refuses to be built without a GPU; its CPU path
+    (mmengine's autocast) is bfloat16, which is what runs here."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.optim.optimizer import amp_optimizer_wrapper
+    monkeypatch.setattr(amp_optimizer_wrapper, 'is_cuda_available', lambda: True)
+    wrapper = build_optim_wrapper(built, dict(type='AmpOptimWrapper', dtype='bfloat16',
+                                              optimizer=dict(type='SGD', lr=0.1)))
+    teacher = {k: v.clone() for k, v in built.regularizer.teacher.state_dict().items()}
+    before = built.regularizer.neck.query_projs[0][0].weight.detach().clone()
+    with wrapper.optim_context(built):
+        losses = built.loss([torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)], _samples(2))
+    assert losses['csg.loss_stage4'].dtype == torch.float32
+    parsed, _ = built.parse_losses(losses)
+    wrapper.update_params(parsed)
+    assert torch.isfinite(parsed)
+    assert not torch.equal(before, built.regularizer.neck.query_projs[0][0].weight)
+    for k, v in built.regularizer.teacher.state_dict().items():
+        assert torch.equal(v, teacher[k]), k
+
+
+def test_fp16_autocast_step(built):
+    """float16 autocast (CUDA AMP's dtype, here on CPU): the A-pool attention and the InfoNCE
+    run in float32, so the CSG losses are finite float32 and gradients reach the student."""
+    x = torch.rand(2, 3, 32, 32)
+    with torch.autocast('cpu', dtype=torch.float16):
+        losses = built.loss([x, x.flip(-1)], _samples(2))
+    for stage in (3, 4):
+        loss = losses[f'csg.loss_stage{stage}']
+        assert loss.dtype == torch.float32 and torch.isfinite(loss)
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    grad = built.backbone.layer3[0].conv1.weight.grad
+    assert grad is not None and torch.isfinite(grad).all()
