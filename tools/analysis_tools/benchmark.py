@@ -274,7 +274,7 @@ class Bench:
         from csg_mm.models.csg.queue_info_nce import default_chunk_size
         head = model.regularizer.head
         n = self.batch * model.regularizer.pool.grid**2
-        chunk = head.chunk_size or default_chunk_size(n, head.queue_len)
+        chunk = head.chunk_size or default_chunk_size(n, head.queue_len, self.device)
         out = {'head_n': n, 'head_k': head.queue_len,
                'head_chunk_mib': n * min(chunk, head.queue_len) * 4 / 2**20}
         if self.device == 'cuda':

@@ -38,7 +38,8 @@ class CSGContrastiveHead(BaseModule):
         temperature (float): ``t``. Defaults to 0.07.
         loss_weight (float): ``lambda``. Defaults to 1.0.
         chunk_size (int, optional): queue keys per chunk of the fused loss (memory
-            ``O(N * chunk_size)``). Defaults to about 2**18 logits per chunk.
+            ``O(N * chunk_size)``). Defaults to about 2**18 logits per chunk on CPU, 2**22 on
+            GPUs.
         init_cfg (dict, optional): initialisation config.
     """
 

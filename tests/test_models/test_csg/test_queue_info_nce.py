@@ -62,6 +62,7 @@ def test_chunk_size_bounds_the_logits_memory():
     assert default_chunk_size(128, 65536) * 128 == 2**18
     assert default_chunk_size(4096, 65536) == 1024
     assert default_chunk_size(2, 100) == 100
+    assert default_chunk_size(128, 65536, 'cuda') == 32768  # fewer, larger kernels
 
 
 def test_shape_errors_name_the_shapes():
