@@ -14,6 +14,8 @@ classification: 224) and the config's per-GPU batch, it times (CUDA synchronised
   view;
 * the floor ratios ``(S + T + Q) / S`` (paper-exact) and ``(S + T) / S`` (reused attention),
   the measured ratios ``CSG step / S`` and how far each is above its floor;
+* CSG's own compute, what lies above the floor: the A-pools, the projection MLPs and the
+  contrastive head (loss, backward, enqueue), each timed alone at the config's shapes;
 * peak memory of each configuration while it is built and warmed up (CUDA:
   ``max_memory_allocated`` above what was allocated before; CPU: the peak RSS above the RSS
   before, see :class:`CPUMemory`): weights, optimizer state and a step's activations; the CSG
@@ -27,6 +29,7 @@ and the same from the fastest run of each (``timeit``'s estimator on a shared ma
 are random (no files needed): speed does not depend on them.
 """
 import argparse
+import contextlib
 import copy
 import gc
 import resource
@@ -47,7 +50,11 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=2, help='untimed iterations first')
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--amp', action='store_true',
-                        help='autocast: float16 on CUDA (with a GradScaler), bfloat16 on CPU')
+                        help='mixed precision: on CUDA mmengine\'s AmpOptimWrapper (autocast to '
+                        '--amp-dtype, dynamic loss scale); on CPU bfloat16 autocast (mmengine\'s '
+                        'AmpOptimWrapper needs a GPU)')
+    parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default='float16',
+                        help='autocast dtype on CUDA (default float16)')
     parser.add_argument('--batch', type=int, help='per-device batch (default: the config\'s)')
     parser.add_argument('--size', type=int, nargs=2, metavar=('H', 'W'), help='crop size')
     parser.add_argument('--test-size', type=int, nargs=2, metavar=('H', 'W'),
@@ -164,7 +171,12 @@ class Bench:
         model_cfg.pop('pretrained', None)
         model = MODELS.build(model_cfg).to(self.device)
         model.train()
-        optim = build_optim_wrapper(model, copy.deepcopy(self.cfg.optim_wrapper))
+        optim_cfg = copy.deepcopy(self.cfg.optim_wrapper)
+        if self.args.amp and self.device == 'cuda':  # as tools/train.py --amp does
+            optim_cfg.type = 'AmpOptimWrapper'
+            optim_cfg.setdefault('loss_scale', 'dynamic')
+            optim_cfg.dtype = self.args.amp_dtype
+        optim = build_optim_wrapper(model, optim_cfg)
         return model, optim
 
     def samples(self, batch, size):
@@ -189,20 +201,21 @@ class Bench:
     def autocast(self):
         if not self.args.amp:
             return torch.autocast(self.device, enabled=False)
-        dtype = torch.float16 if self.device == 'cuda' else torch.bfloat16
+        dtype = getattr(torch, self.args.amp_dtype) if self.device == 'cuda' else torch.bfloat16
         return torch.autocast(self.device, dtype=dtype)
 
     def step_fn(self, model, optim, inputs, samples):
-        scaler = torch.amp.GradScaler(enabled=self.args.amp and self.device == 'cuda')
+        """One training step as mmengine's ``BaseModel.train_step`` takes it (after the data
+        preprocessor): forward in the optim wrapper's context (autocast with
+        ``AmpOptimWrapper``), ``parse_losses``, ``update_params`` (backward, step, zero_grad)."""
+        cpu_amp = self.args.amp and self.device == 'cpu'
 
         def step():
-            with self.autocast():
+            with optim.optim_context(model), \
+                    (self.autocast() if cpu_amp else contextlib.nullcontext()):
                 losses = model.loss(inputs, samples)
-                loss = sum(v for k, v in losses.items() if 'loss' in k)
-            optim.optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optim.optimizer)
-            scaler.update()
+            loss, _ = model.parse_losses(losses)
+            optim.update_params(loss)
         return step
 
     def run(self) -> Dict[str, object]:
@@ -249,6 +262,8 @@ class Bench:
         for name in names:
             res[name] = statistics.median(times[name])
         res.update(self.head_memory(models['csg_key']))
+        res['parts'] = self.csg_parts(models['csg_key'], x)
+        res['csg_stages'] = tuple(models['csg_key'].regularizer.stages)
         res['infer_img_s'] = self.throughput(models['csg_key'])
         return res
 
@@ -289,6 +304,58 @@ class Bench:
             out['head_peak_mib'] = (torch.cuda.max_memory_allocated() - start) / 2**20
         return out
 
+    def csg_parts(self, model, x) -> Dict[str, float]:
+        """CSG's own compute at this config's shapes (median of ``--iters`` after ``--warmup``),
+        on the CSG stages' maps of ``x``: the query A-pool forward + backward, the key A-pool
+        (attention from another map), the projection MLPs (query forward + backward, key
+        forward) and the contrastive head (loss + backward, then the enqueue)."""
+        reg = model.regularizer
+        with torch.no_grad(), self.autocast():
+            maps = [f.detach() for f in reg.select(model.backbone(x))]
+        attn = [m.flip(-1) for m in maps]
+        dev, it, wu = self.device, self.args.iters, self.args.warmup
+
+        def backward(outs):
+            sum(o.float().sum() for o in outs).backward()
+
+        def query_pool():
+            with self.autocast():
+                outs = [reg.pool(m.requires_grad_()) for m in maps]
+            backward(outs)
+
+        def key_pool():
+            with torch.no_grad(), self.autocast():
+                [reg.pool(m, a) for m, a in zip(maps, attn)]
+
+        with torch.no_grad(), self.autocast():
+            pooled = [reg.pool(m.detach()) for m in maps]
+
+        def mlps():
+            with self.autocast():
+                outs = reg.neck.forward_query([p.detach().requires_grad_() for p in pooled])
+                reg.neck.forward_key(pooled)
+            backward(outs)
+
+        with torch.no_grad(), self.autocast():
+            embeds = reg.neck.forward_key(pooled)
+
+        def head():
+            queries = [e.detach().clone().requires_grad_() for e in embeds]
+            with self.autocast():
+                losses = reg.head.loss(queries, embeds)
+            sum(v for k, v in losses.items() if 'loss' in k).backward()
+            reg.head.enqueue(embeds)
+
+        out = {}
+        for name, fn in (('query A-pool, forward + backward', query_pool),
+                         ('key A-pool (other attention map), forward', key_pool),
+                         ('projection MLPs: query fwd + bwd, key fwd', mlps),
+                         ('contrastive head: loss + backward + enqueue', head)):
+            out[name] = _time(fn, it, wu, dev)
+        for m in maps:
+            m.requires_grad_(False)
+        return out
+
     def throughput(self, model) -> float:
         model.eval()
         x = torch.randn(1, 3, *self.test_size, device=self.device)
@@ -327,7 +394,9 @@ def report(bench: Bench, res: Dict[str, object]) -> str:
     s, t, q = res['S'], res['T'], res['Q']
     rows = [
         ('config', bench.args.config),
-        ('device / amp', f'{bench.device} / {bench.args.amp}'),
+        ('device / amp', f'{bench.device} / ' + (
+            ('AmpOptimWrapper ' + bench.args.amp_dtype if bench.device == 'cuda' else
+             'bfloat16 autocast') if bench.args.amp else 'off')),
         ('batch x crop', f'{bench.batch} x {bench.size[0]}x{bench.size[1]}'),
         ('rounds (interleaved) / warm-up', f'{bench.args.iters} / {bench.args.warmup}'),
         ('baseline step S (s)', f'{s:.3f}'),
@@ -347,6 +416,8 @@ def report(bench: Bench, res: Dict[str, object]) -> str:
             ('  above floor, fastest of each (timeit\'s estimator)',
              f'{100 * (best_ratio(res, attention) - 1):+.1f}%'),
         ]
+    rows.append((f'CSG\'s own compute, stages {res["csg_stages"]} (s)', ''))
+    rows += [(f'  {name}', f'{sec:.3f}') for name, sec in res['parts'].items()]
     unit = ('MiB peak allocated (build + warm-up)' if bench.device == 'cuda' else
             bench.cpu_memory.unit)
     rows += [
