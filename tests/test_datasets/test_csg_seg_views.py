@@ -88,3 +88,37 @@ def test_preprocessor_normalises_and_pads_both_views_identically():
     val = pre(dict(inputs=[first, first.clone()], data_samples=batch['data_samples']),
               training=False)
     assert isinstance(val['inputs'], torch.Tensor)
+
+
+def _count_reads_and_decodes(monkeypatch):
+    """Record every file read (mmengine.fileio.get) and image decode (mmcv.imfrombytes)."""
+    import mmcv
+    from mmengine import fileio
+    reads, decodes = [], []
+    get, imfrombytes = fileio.get, mmcv.imfrombytes
+    monkeypatch.setattr(fileio, 'get',
+                        lambda path, *a, **k: reads.append(str(path)) or get(path, *a, **k))
+    monkeypatch.setattr(mmcv, 'imfrombytes',
+                        lambda *a, **k: decodes.append(1) or imfrombytes(*a, **k))
+    return reads, decodes
+
+
+def test_key_view_comes_from_the_one_decoded_image(tmp_path, monkeypatch):
+    """The paper config's train pipeline reads and decodes the image once; the key view is made
+    from that decoded image (no second read or decode)."""
+    from PIL import Image
+
+    from csg_mm.engine import apply_csg_mixin
+    cfg = apply_csg_mixin(Config.fromfile('configs/csg/deeplabv2_r50_gta5.py'))
+    rng = np.random.default_rng(0)
+    img, seg = tmp_path / '00001.png', tmp_path / '00001_labelTrainIds.png'
+    Image.fromarray(rng.integers(0, 256, (72, 128, 3), dtype=np.uint8)).save(img)
+    Image.fromarray(rng.integers(0, 19, (72, 128), dtype=np.uint8)).save(seg)
+    init_default_scope('mmseg')
+    pipeline = Compose(copy.deepcopy(cfg.train_dataloader.dataset.pipeline))
+    reads, decodes = _count_reads_and_decodes(monkeypatch)
+    packed = pipeline(dict(img_path=str(img), seg_map_path=str(seg), reduce_zero_label=False,
+                           seg_fields=[]))
+    assert len(packed['inputs']) == 2  # anchor and key view
+    assert sorted(reads) == sorted([str(img), str(seg)])
+    assert len(decodes) == 2  # the image and its label map, once each

@@ -258,3 +258,26 @@ def test_flip_tta_pipeline(visda_root):
     assert plain.shape == (3, 224, 224)
     assert torch.equal(flipped, plain.flip(-1))
     assert [ds_.flip for ds_ in sample['data_samples']] == [True, False]
+
+
+def test_two_views_come_from_the_one_decoded_image(visda_root, monkeypatch):
+    """MultiView augments the one decoded image twice: one read, one decode per sample."""
+    import mmcv
+    from mmcv.transforms import Compose
+    from mmengine import fileio
+    from mmengine.registry import DefaultScope
+
+    root, lists = visda_root
+    cfg, _ = _dataset_from_cfg('visda17.py', root)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        pipeline = Compose(copy.deepcopy(cfg.train_pipeline))
+    reads, decodes = [], []
+    get, imfrombytes = fileio.get, mmcv.imfrombytes
+    monkeypatch.setattr(fileio, 'get',
+                        lambda path, *a, **k: reads.append(str(path)) or get(path, *a, **k))
+    monkeypatch.setattr(mmcv, 'imfrombytes',
+                        lambda *a, **k: decodes.append(1) or imfrombytes(*a, **k))
+    path = osp.join(root, 'train', lists['train'][0][0])
+    out = pipeline(dict(img_path=path, gt_label=0))
+    assert len(out['inputs']) == 2
+    assert reads == [path] and len(decodes) == 1
