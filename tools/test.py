@@ -79,7 +79,7 @@ def _set_visualization(cfg, args):
 def _set_tta(cfg):
     if _is_pretrain(cfg):
         if 'tta_model' not in cfg:
-            cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
+            cfg.tta_model = dict(type='mmpretrain.CSGAverageClsScoreTTA')
         if 'tta_pipeline' not in cfg:
             test_pipeline = cfg.test_dataloader.dataset.pipeline
             cfg.tta_pipeline = deepcopy(test_pipeline)

@@ -249,7 +249,7 @@ def test_flip_tta_pipeline(visda_root):
     """The TTA snippet yields the mirrored and the plain view of the same center crop."""
     root, _ = visda_root
     tta = Config.fromfile(str(CFG_DIR / 'visda17_flip_tta.py'))
-    assert tta.tta_model == dict(type='AverageClsScoreTTA')
+    assert tta.tta_model == dict(type='CSGAverageClsScoreTTA')
     assert 'test_evaluator' not in tta  # composable with a full config as a sibling base
     _, ds = _dataset_from_cfg('visda17.py', root, loader='test_dataloader',
                               pipeline=copy.deepcopy(tta.tta_pipeline))

@@ -118,13 +118,19 @@ def test_csg_train_validate_test_resume(visda_root, tiny_cls_imagenet_ckpt, tmp_
     assert _metric(text, 'visda/mean_class_acc') == _metric(log, 'visda/mean_class_acc')
 
     # the authors' flip-averaged protocol, with the plain (non-CSG) config on the CSG checkpoint:
-    # tools/test.py --tta (AverageClsScoreTTA over the image and its mirror)
+    # tools/test.py --tta (class scores averaged over the image and its mirror)
     res = run_tool(['tools/test.py', PLAIN_CFG, ckpt_path, '--tta', '--work-dir',
                     str(tmp_path / 'test_tta'), '--cfg-options', *opts,
                     'test_evaluator.flip_average=True'])
     text = res.stdout + res.stderr
     assert 'per-class accuracy (flip-averaged predictions)' in text
     assert 0.0 <= _metric(text, 'visda/mean_class_acc') <= 100.0
+    # and with the CSG config, whose evaluator has the energy metric: the merged (flip-averaged)
+    # predictions keep their diversity features (CSGAverageClsScoreTTA)
+    res = run_tool(['tools/test.py', CSG_CFG, ckpt_path, '--tta', '--work-dir',
+                    str(tmp_path / 'test_tta_csg'), '--cfg-options', *opts])
+    text = res.stdout + res.stderr
+    assert 'diversity/energy_s0' in text
 
     # resume (latest checkpoint of the work dir) and continue for one more epoch
     out = run_tool(['tools/train.py', CSG_CFG, '--work-dir', work, '--resume', '--cfg-options',

@@ -1,3 +1,4 @@
+from .average_cls_score_tta import CSGAverageClsScoreTTA
 from .csg_image_classifier import CSGImageClassifier
 
-__all__ = ['CSGImageClassifier']
+__all__ = ['CSGAverageClsScoreTTA', 'CSGImageClassifier']
