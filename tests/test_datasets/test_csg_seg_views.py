@@ -11,6 +11,7 @@ from mmseg.registry import MODELS
 
 import csg_mm  # noqa: F401
 from csg_mm.datasets.transforms import PackCSGSegInputs
+from tests.utils.io_counters import count_reads_and_decodes
 
 MIXIN = Config.fromfile('configs/_base_/csg/csg_seg.py')
 
@@ -90,19 +91,6 @@ def test_preprocessor_normalises_and_pads_both_views_identically():
     assert isinstance(val['inputs'], torch.Tensor)
 
 
-def _count_reads_and_decodes(monkeypatch):
-    """Record every file read (mmengine.fileio.get) and image decode (mmcv.imfrombytes)."""
-    import mmcv
-    from mmengine import fileio
-    reads, decodes = [], []
-    get, imfrombytes = fileio.get, mmcv.imfrombytes
-    monkeypatch.setattr(fileio, 'get',
-                        lambda path, *a, **k: reads.append(str(path)) or get(path, *a, **k))
-    monkeypatch.setattr(mmcv, 'imfrombytes',
-                        lambda *a, **k: decodes.append(1) or imfrombytes(*a, **k))
-    return reads, decodes
-
-
 def test_key_view_comes_from_the_one_decoded_image(tmp_path, monkeypatch):
     """The paper config's train pipeline reads and decodes the image once; the key view is made
     from that decoded image (no second read or decode)."""
@@ -116,7 +104,7 @@ def test_key_view_comes_from_the_one_decoded_image(tmp_path, monkeypatch):
     Image.fromarray(rng.integers(0, 19, (72, 128), dtype=np.uint8)).save(seg)
     init_default_scope('mmseg')
     pipeline = Compose(copy.deepcopy(cfg.train_dataloader.dataset.pipeline))
-    reads, decodes = _count_reads_and_decodes(monkeypatch)
+    reads, decodes = count_reads_and_decodes(monkeypatch)
     packed = pipeline(dict(img_path=str(img), seg_map_path=str(seg), reduce_zero_label=False,
                            seg_fields=[]))
     assert len(packed['inputs']) == 2  # anchor and key view

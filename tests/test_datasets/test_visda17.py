@@ -9,6 +9,7 @@ import torch
 from mmengine.config import Config
 
 from csg_mm.datasets.visda17 import VISDA17_CATEGORIES, VisDA17Dataset
+from tests.utils.io_counters import count_reads_and_decodes
 from tests.utils.visda_fake_data import VISDA17_CLASSES, make_visda17
 
 CFG_DIR = Path(__file__).resolve().parents[2] / 'configs' / '_base_' / 'datasets'
@@ -262,21 +263,14 @@ def test_flip_tta_pipeline(visda_root):
 
 def test_two_views_come_from_the_one_decoded_image(visda_root, monkeypatch):
     """MultiView augments the one decoded image twice: one read, one decode per sample."""
-    import mmcv
     from mmcv.transforms import Compose
-    from mmengine import fileio
     from mmengine.registry import DefaultScope
 
     root, lists = visda_root
     cfg, _ = _dataset_from_cfg('visda17.py', root)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         pipeline = Compose(copy.deepcopy(cfg.train_pipeline))
-    reads, decodes = [], []
-    get, imfrombytes = fileio.get, mmcv.imfrombytes
-    monkeypatch.setattr(fileio, 'get',
-                        lambda path, *a, **k: reads.append(str(path)) or get(path, *a, **k))
-    monkeypatch.setattr(mmcv, 'imfrombytes',
-                        lambda *a, **k: decodes.append(1) or imfrombytes(*a, **k))
+    reads, decodes = count_reads_and_decodes(monkeypatch)
     path = osp.join(root, 'train', lists['train'][0][0])
     out = pipeline(dict(img_path=path, gt_label=0))
     assert len(out['inputs']) == 2

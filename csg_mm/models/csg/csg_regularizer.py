@@ -202,7 +202,7 @@ class CSGRegularizer(BaseSyn2RealRegularizer):
         normalised: ``(B * n * n, D)`` each."""
         feats_q = self.select(student_feats)
         if prepared is None:
-            prepared = self.prepare(key_inputs, key_inputs, student)
+            prepared = self.prepare(key_inputs, key_inputs, student)  # uses the key view only
         keys = prepared.get('keys')
         if keys is None:  # reused attention: the anchor view's student maps
             with torch.no_grad():
@@ -215,6 +215,8 @@ class CSGRegularizer(BaseSyn2RealRegularizer):
 
     def loss(self, student_feats: Sequence[Tensor], inputs: Tensor, key_inputs: Tensor,
              student: nn.Module, prepared: Optional[dict] = None) -> Dict[str, Tensor]:
+        if prepared is None:
+            prepared = self.prepare(inputs, key_inputs, student)
         queries, keys = self.embed(student_feats, key_inputs, student, prepared)
         losses = self.head.loss(queries, keys)
         self.head.enqueue(keys)

@@ -33,16 +33,10 @@ test_dataloader = val_dataloader
 # mean class accuracy and the feature diversity (hyperspherical energy, paper Table 1)
 val_evaluator = [dict(type='VisDAMetric'), dict(type='HypersphericalEnergyMetric')]
 test_evaluator = val_evaluator
+# the shipped schedule, shortened: 2 warm-up iterations, poly over the 2 epoch(s)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=2),
-    dict(
-        type='PolyLR',
-        power=0.9,
-        eta_min=0.0,
-        by_epoch=True,
-        begin=0,
-        end=2,
-        convert_to_iter_based=True),
+    dict(_base_.param_scheduler[0], end=2),
+    dict(_base_.param_scheduler[1], end=2),
 ]
 train_cfg = dict(max_epochs=2, val_interval=1)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=5))
