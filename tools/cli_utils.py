@@ -48,6 +48,18 @@ def fail(prog: str, message: str) -> int:
     return 2
 
 
+def add_conversion_arguments(parser) -> None:
+    """``--nproc`` and ``--on-mismatch``, shared by the label converters in
+    ``tools/dataset_converters/`` (logic: ``csg_mm/datasets/converters/``)."""
+    parser.add_argument('--nproc', default=1, type=int, help='number of processes')
+    parser.add_argument(
+        '--on-mismatch',
+        choices=['resize', 'skip'],
+        default='resize',
+        help='image/label size mismatch: resize the label to the image (nearest neighbour) '
+        'or exclude the frame (default: resize)')
+
+
 def destroy_process_group() -> None:
     """Tear down torch.distributed if a launcher started it."""
     import torch.distributed as dist
