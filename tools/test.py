@@ -6,6 +6,10 @@
 ``--out`` follows the task of the config's ``default_scope``: for mmseg it is a directory that
 receives the predictions (``test_evaluator.output_dir``), for mmpretrain a pickle file of the
 predictions. Multi-process: ``tools/dist_test.sh CONFIG CHECKPOINT GPUS``.
+
+Every run writes a protocol record next to its log, ``WORK_DIR/<timestamp>/<timestamp>_protocol
+.json`` and ``.md``: the per-dataset and mean results, the checkpoint and its iteration, the label
+mappings, the test resolutions and the seeds (``csg_mm.engine.ProtocolRecordHook``).
 """
 import argparse
 import os
@@ -94,7 +98,10 @@ def _set_tta(cfg):
             raise CLIError(f'--tta needs {" and ".join(missing)} in the config')
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
-    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    dataset = cfg.test_dataloader.dataset
+    # a multi-dataset test set (ConcatEvalDataset): the TTA pipeline replaces each set's pipeline
+    for sub in dataset.get('datasets') or [dataset]:
+        sub.pipeline = deepcopy(cfg.tta_pipeline)
 
 
 def merge_args(cfg, args):
@@ -119,8 +126,11 @@ def merge_args(cfg, args):
     if args.tta:
         _set_tta(cfg)
     if args.out is not None and not _is_pretrain(cfg):
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
+        # an evaluator with `metrics` (e.g. MultiDatasetEvaluator) passes them to its metrics
+        metrics = cfg.test_evaluator.get('metrics', cfg.test_evaluator)
+        for metric in metrics if isinstance(metrics, list) else [metrics]:
+            metric['output_dir'] = args.out
+            metric['keep_results'] = True
     return cfg
 
 
@@ -142,6 +152,7 @@ def main(argv=None):
     if not osp.isfile(args.config):  # before the slow imports
         return _fail(f'config file not found: {args.config}')
     import csg_mm  # noqa: F401  (registers every csg_mm component)
+    from csg_mm.engine import ProtocolRecordHook
     from csg_mm.utils.checkpoint import UnsafeCheckpointError
     from csg_mm.utils.dist import DistLaunchError, check_launcher_env, setup_cpu_distributed
 
@@ -151,11 +162,13 @@ def main(argv=None):
         ensure_writable_dir(cfg.work_dir)
         setup_cpu_distributed(cfg, args.launcher)
         runner = build_runner(cfg)
+        if not any(isinstance(hook, ProtocolRecordHook) for hook in runner.hooks):
+            runner.register_hook(ProtocolRecordHook())
         if args.out is not None and _is_pretrain(cfg):
             from mmengine.evaluator import DumpResults
             runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
         runner.test()
-    except (CLIError, DistLaunchError, UnsafeCheckpointError) as exc:
+    except (CLIError, DistLaunchError, UnsafeCheckpointError, FileExistsError) as exc:
         return _fail(str(exc))
     finally:
         destroy_process_group()

@@ -1,4 +1,9 @@
 from . import functional  # noqa: F401
-from .metrics import HypersphericalEnergyMetric, VisDAMetric
+from .evaluator import MultiDatasetEvaluator
+from .metrics import ClassSubsetIoUMetric, HypersphericalEnergyMetric, VisDAMetric
+from .protocol_record import build_record, render_markdown, write_record
 
-__all__ = ['HypersphericalEnergyMetric', 'VisDAMetric']
+__all__ = [
+    'ClassSubsetIoUMetric', 'HypersphericalEnergyMetric', 'MultiDatasetEvaluator', 'VisDAMetric',
+    'build_record', 'render_markdown', 'write_record'
+]

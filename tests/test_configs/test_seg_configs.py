@@ -38,8 +38,10 @@ def test_config_builds(path):
         assert reg.stages == [3, 4]
         assert reg.head.loss_weight == 75.0 and reg.head.queue_len == 65536
         assert reg.attention == 'key'
-        types = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
-        assert types[-2:] == ['KeyMapper', 'PackCSGSegInputs']
+        train_set = cfg.train_dataloader.dataset  # GTA5, or a ConcatDataset of sources
+        for source in train_set.get('datasets', [train_set]):
+            types = [t['type'] for t in source.pipeline]
+            assert types[-2:] == ['KeyMapper', 'PackCSGSegInputs']
         assert cfg.model.data_preprocessor.type == 'CSGSegDataPreProcessor'
         assert [h['type'] for h in cfg.custom_hooks] == ['CSGMomentumHook']
 

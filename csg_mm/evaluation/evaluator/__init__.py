@@ -1,0 +1,3 @@
+from .multi_dataset_evaluator import MultiDatasetEvaluator
+
+__all__ = ['MultiDatasetEvaluator']
