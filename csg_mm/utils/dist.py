@@ -1,12 +1,15 @@
-"""Distributed launch helpers, including multi-process training on CPU-only machines.
+"""Distributed helpers: multi-process training on CPU-only machines, and a gather of tensors
+whose first dimension differs between ranks.
 
 mmengine 0.10.7 cannot launch several processes without CUDA: ``init_dist`` calls
 ``torch.cuda.set_device`` unconditionally and ``Runner.wrap_model`` builds
 ``DistributedDataParallel(device_ids=[LOCAL_RANK])``. :func:`setup_cpu_distributed` initialises a
 ``gloo`` process group itself before the runner is built (the runner then skips ``init_dist``
-because ``is_distributed()`` is true) and makes the model wrapper use ``device_ids=None``.
+because ``is_distributed()`` is true), makes the model wrapper use ``device_ids=None`` and turns
+SyncBN into BN (SyncBN has no CPU implementation).
 """
 import datetime
+import logging
 import os
 import subprocess
 from typing import Dict, List
@@ -14,6 +17,9 @@ from typing import Dict, List
 import torch
 import torch.distributed as torch_dist
 import torch.multiprocessing as mp
+from mmengine.dist import all_gather
+from mmengine.logging import print_log
+from torch import Tensor
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
@@ -82,7 +88,8 @@ def setup_cpu_distributed(cfg, launcher: str) -> bool:
     initialises a ``gloo`` process group from the launcher's environment (honouring
     ``env_cfg.dist_cfg.timeout``) and sets ``cfg.model_wrapper_cfg`` to a
     ``MMDistributedDataParallel`` with ``device_ids=None``, keeping the user's wrapper keys and the
-    top-level ``find_unused_parameters``.
+    top-level ``find_unused_parameters``; SyncBN layers of ``cfg.model`` become BN (see
+    :func:`revert_sync_bn_cfg`).
 
     Args:
         cfg (mmengine.Config): The full config; edited in place.
@@ -112,6 +119,7 @@ def setup_cpu_distributed(cfg, launcher: str) -> bool:
     if 'env_cfg' in cfg and cfg.env_cfg.get('dist_cfg') is not None:
         cfg.env_cfg.dist_cfg.backend = 'gloo'
     _set_cpu_model_wrapper(cfg)
+    revert_sync_bn_cfg(cfg)
     return True
 
 
@@ -133,3 +141,84 @@ def _set_cpu_model_wrapper(cfg) -> None:
         wrapper['device_ids'] = None
         wrapper.pop('output_device', None)
     cfg.model_wrapper_cfg = wrapper
+
+
+# norm_cfg types whose layers synchronise batch statistics across processes: torch's
+# SyncBatchNorm ('SyncBN') and mmcv's ('MMSyncBN'), names as registered in mmcv's MODELS.
+SYNC_BN_TYPES = ('SyncBN', 'MMSyncBN')
+
+
+def _revert_sync_bn(node, path: str, changed: List[str]) -> None:
+    if isinstance(node, dict):
+        norm_type = node.get('type')
+        if isinstance(norm_type, str) and norm_type.split('.')[-1] in SYNC_BN_TYPES:
+            node['type'] = 'BN'
+            changed.append(path)
+        for key, value in node.items():
+            _revert_sync_bn(value, f'{path}.{key}', changed)
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            _revert_sync_bn(value, f'{path}.{i}', changed)
+
+
+def revert_sync_bn_cfg(cfg) -> List[str]:
+    """On a CPU-only multi-process launch, make ``cfg.model``'s SyncBN layers plain BN.
+
+    torch's ``SyncBatchNorm`` (and mmcv's) only run on GPUs: ``DistributedDataParallel`` refuses a
+    CPU module holding one (``SyncBatchNorm layers only work with GPU modules``). mmengine's
+    runner reverts SyncBN to BN for a single process (``Runner.wrap_model`` calls
+    ``mmengine.model.revert_sync_batchnorm`` when not distributed); this does the same, in the
+    config, for a multi-process CPU launch: every ``type='SyncBN'`` / ``'MMSyncBN'`` dict under
+    ``cfg.model`` (the ``norm_cfg`` of backbones, necks and heads) becomes ``type='BN'``, so each
+    process normalises with its own batch statistics. A top-level ``sync_bn`` (which would convert
+    BN back to SyncBN) is removed. Each change is logged.
+
+    Args:
+        cfg (mmengine.Config): The full config; edited in place.
+
+    Returns:
+        list[str]: The config paths changed (e.g. ``model.backbone.norm_cfg``).
+    """
+    changed: List[str] = []
+    if cfg.get('model') is not None:
+        _revert_sync_bn(cfg.model, 'model', changed)
+    if changed:
+        print_log(
+            'CPU-only distributed launch (gloo): SyncBN needs GPUs, so these norm_cfg use BN '
+            f'(batch statistics of each process) instead: {", ".join(changed)}',
+            logger='current', level=logging.WARNING)
+    if cfg.get('sync_bn') is not None:
+        print_log(f'CPU-only distributed launch (gloo): sync_bn={cfg.sync_bn!r} ignored (SyncBN '
+                  'needs GPUs)', logger='current', level=logging.WARNING)
+        cfg.pop('sync_bn')
+        changed.append('sync_bn')
+    return changed
+
+
+def all_gather_uneven(tensor: Tensor) -> List[Tensor]:
+    """Gather ``tensor`` from every rank when the size of its first dimension may differ
+    between ranks (e.g. a last batch smaller on some ranks, ``sampler.round_up=False``).
+
+    ``torch.distributed.all_gather`` needs equal shapes (gloo aborts with "Received data size
+    doesn't match expected size"), so the sizes are gathered first, every rank pads its tensor
+    to the largest size, and the padding is cut off after the gather.
+
+    Args:
+        tensor (Tensor): ``(N_r, ...)`` on rank ``r``; the trailing dimensions and the dtype must
+            agree across ranks. ``N_r`` may be 0.
+
+    Returns:
+        list[Tensor]: ``[tensor of rank 0, tensor of rank 1, ...]`` (rank order), each
+        ``(N_r, ...)`` on ``tensor``'s device; ``[tensor]`` without a process group.
+    """
+    if not (torch_dist.is_available() and torch_dist.is_initialized()) or \
+            torch_dist.get_world_size() == 1:
+        return [tensor]
+    num = torch.tensor([tensor.shape[0]], dtype=torch.long, device=tensor.device)
+    sizes = [int(n.item()) for n in all_gather(num)]
+    largest = max(sizes)
+    if all(n == largest for n in sizes):
+        return all_gather(tensor)
+    padded = tensor.new_zeros((largest, *tensor.shape[1:]))
+    padded[:tensor.shape[0]] = tensor
+    return [part[:n] for part, n in zip(all_gather(padded), sizes)]

@@ -11,6 +11,9 @@
 #   model.type EncoderDecoder -> CSGEncoderDecoder, + model.regularizer = csg.regularizer
 #   model.data_preprocessor SegDataPreProcessor -> CSGSegDataPreProcessor
 #   train pipeline: PackSegInputs -> csg.key_view + PackCSGSegInputs
+#   optim_wrapper.constructor -> TrainableOptimWrapperConstructor (only trainable parameters)
+# Build it with RUNNERS.build(cfg) or tools/train.py: mmengine's Runner.from_cfg(cfg) ignores
+# `runner_type` (CSGMomentumHook then stops the run before training, saying so).
 # Defaults: DESIGN.md 1.3, GTA5 column: lambda 75, stages {3, 4}, A-pool over 8 x 8 patches,
 # paper-exact attention, K = 65536, t = 0.07, momentum 0.999 (mmengine 0.001), 128-d embeddings.
 custom_imports = dict(imports=['csg_mm'], allow_failed_imports=False)

@@ -1,3 +1,4 @@
 from .csg_momentum_hook import CSGMomentumHook
+from .protocol_record_hook import ProtocolRecordHook
 
-__all__ = ['CSGMomentumHook']
+__all__ = ['CSGMomentumHook', 'ProtocolRecordHook']

@@ -3,11 +3,11 @@ from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import all_gather
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor
 
+from ...utils.dist import all_gather_uneven
 from .queue_info_nce import queue_info_nce
 
 
@@ -26,8 +26,10 @@ class CSGContrastiveHead(BaseModule):
     ``acc_stage{l}`` is the top-1 ranking accuracy: how often the positive has the largest logit.
 
     After the loss, :meth:`enqueue` writes this iteration's positives, gathered from all ranks
-    first, at the queue pointer with wrap-around. Queues (initialised with random unit vectors) and
-    pointers are buffers, so checkpoints save and restore them.
+    first (in rank order; ranks may hold different numbers of keys, e.g. a smaller last batch),
+    at the queue pointer with wrap-around, so the queues stay identical on all ranks. Queues
+    (initialised with random unit vectors) and pointers are buffers, so checkpoints save and
+    restore them.
 
     Similarities and the loss are computed in float32 whatever autocast does.
 
@@ -100,10 +102,11 @@ class CSGContrastiveHead(BaseModule):
 
     @torch.no_grad()
     def enqueue(self, keys: Sequence[Tensor]) -> None:
-        """Write this iteration's positives of all ranks into the queues, with wrap-around."""
+        """Write this iteration's positives of all ranks (rank order; their numbers may differ
+        between ranks) into the queues, with wrap-around."""
         for stage, key in zip(self.stages, keys):
             key = F.normalize(key.detach().float(), dim=1)
-            key = torch.cat(all_gather(key), dim=0)
+            key = torch.cat(all_gather_uneven(key), dim=0)
             queue, ptr = self.queue(stage), self.queue_ptr(stage)
             num, start = key.shape[0], int(ptr.item())
             if num >= self.queue_len:  # only the newest K keys survive

@@ -1,0 +1,3 @@
+from .trainable_optim_wrapper_constructor import TrainableOptimWrapperConstructor
+
+__all__ = ['TrainableOptimWrapperConstructor']
