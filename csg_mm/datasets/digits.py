@@ -5,7 +5,9 @@
   1,797 real 8 x 8 scans, values 0-16, from the UCI "optdigits" data). They are split ONCE,
   deterministically (stratified, fixed ``split_seed``) into ``'pretrain'`` (the ImageNet
   stand-in: the only real images any model is trained on) and ``'test'`` (never used for training
-  or model selection).
+  or model selection). ``label_groups`` (e.g. :data:`COARSE_PAIRS`) gives the pretraining split
+  COARSE labels, so that a teacher pretrained on it does not know the fine ten-digit task (as
+  ImageNet does not know VisDA's classes).
 * **Synthetic domain**: the digits 0-9 rendered from the TrueType fonts that ship with matplotlib
   (``matplotlib/mpl-data/fonts/ttf``, read with PIL), with a random affine (rotation, shear,
   anisotropic scale), stroke width, blur, noise and binarisation threshold, then brought to the
@@ -224,9 +226,9 @@ class _InMemoryDigits(BaseDataset):
     METAINFO = dict(classes=DIGIT_CLASSES)
 
     def __init__(self, pipeline: Sequence = (), test_mode: bool = False,
-                 indices=None, lazy_init: bool = False) -> None:
-        super().__init__(ann_file='', pipeline=pipeline, test_mode=test_mode, indices=indices,
-                         lazy_init=lazy_init)
+                 indices=None, lazy_init: bool = False, metainfo: Optional[dict] = None) -> None:
+        super().__init__(ann_file='', metainfo=metainfo, pipeline=pipeline, test_mode=test_mode,
+                         indices=indices, lazy_init=lazy_init)
 
     def _arrays(self) -> Tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
@@ -277,6 +279,45 @@ def _cached_synth_digits(num_per_class: int, seed: int, render_items: tuple):
     return images, labels
 
 
+def check_label_groups(groups: Sequence[Sequence[int]]) -> Tuple[Tuple[int, ...], ...]:
+    """``groups`` as tuples, after checking that they partition the digits 0-9 (every digit in
+    exactly one non-empty group).
+
+    Raises:
+        ValueError: a digit missing or repeated, a value outside 0-9, or an empty group.
+    """
+    try:
+        groups = tuple(tuple(int(d) for d in g) for g in groups)
+    except (TypeError, ValueError):
+        raise ValueError(f'label_groups must be a sequence of sequences of digits, got '
+                         f'{groups!r}') from None
+    flat = [d for g in groups for d in g]
+    if any(not g for g in groups) or sorted(flat) != list(range(len(DIGIT_CLASSES))):
+        raise ValueError(f'label_groups must split the digits 0-9 into non-empty groups, each '
+                         f'digit in exactly one group; got {groups!r}')
+    return groups
+
+
+def group_labels(labels: np.ndarray, groups: Sequence[Sequence[int]]) -> np.ndarray:
+    """Map digit labels (0-9) to the index of their group in ``groups`` (checked by
+    :func:`check_label_groups`); e.g. with :data:`COARSE_PAIRS`, 0 and 1 -> 0, ..., 8 and 9 -> 4.
+
+    Returns:
+        np.ndarray: int64 array of ``labels``' shape.
+    """
+    lut = np.empty(len(DIGIT_CLASSES), np.int64)
+    for index, group in enumerate(check_label_groups(groups)):
+        lut[list(group)] = index
+    return lut[np.asarray(labels, np.int64)]
+
+
+#: The coarse real labels the demo's teacher is pretrained with (issue 14 of this project: the
+#: teacher must not know the target task's fine labels, as ImageNet does not know VisDA's
+#: classes): the five pairs of consecutive digits. The distinction inside each pair (0 vs 1, 2 vs
+#: 3, ...) must be learnt from the synthetic data.
+COARSE_PAIRS = ((0, 1), (2, 3), (4, 5), (6, 7), (8, 9))
+
+
 @DATASETS.register_module()
 class RealDigitsDataset(_InMemoryDigits):
     """Real handwritten digits (scikit-learn's ``load_digits``), one half of a fixed stratified
@@ -287,24 +328,35 @@ class RealDigitsDataset(_InMemoryDigits):
         seed (int): the split's seed (``split_seed``). Keep the default to use the one split the
             demo reports on. Defaults to 0.
         test_fraction (float): share of every class in ``'test'``. Defaults to 0.5.
+        label_groups (Sequence[Sequence[int]], optional): coarse labels: the label of a digit
+            becomes the index of its group (e.g. :data:`COARSE_PAIRS`: 5 classes ``'0/1'``,
+            ``'2/3'``, ...); the groups must partition 0-9 (``ValueError`` otherwise). ``None``
+            keeps the ten digit labels. Defaults to None.
         pipeline, test_mode, indices, lazy_init: as :class:`mmpretrain.datasets.BaseDataset`.
     """
 
     def __init__(self, split: str = 'pretrain', seed: int = 0, test_fraction: float = 0.5,
-                 **kwargs) -> None:
+                 label_groups: Optional[Sequence[Sequence[int]]] = None, **kwargs) -> None:
         if split not in ('pretrain', 'test'):
             raise ValueError(f"split must be 'pretrain' or 'test', got {split!r}")
         self.split = split
         self.seed = int(seed)
         self.test_fraction = float(test_fraction)
+        self.label_groups = None if label_groups is None else check_label_groups(label_groups)
+        if self.label_groups is not None:
+            kwargs['metainfo'] = dict(
+                classes=tuple('/'.join(str(d) for d in g) for g in self.label_groups))
         super().__init__(**kwargs)
 
     def _arrays(self):
         images, labels, _ = load_real_digits(self.split, self.seed, self.test_fraction)
+        if self.label_groups is not None:
+            labels = group_labels(labels, self.label_groups)
         return images, labels
 
 
 __all__ = [
-    'DIGIT_CLASSES', 'SYNTH_FONTS', 'available_fonts', 'render_synth_digits', 'load_real_digits',
-    'SynthDigitsDataset', 'RealDigitsDataset', 'matplotlib_font_dir'
+    'DIGIT_CLASSES', 'SYNTH_FONTS', 'COARSE_PAIRS', 'available_fonts', 'render_synth_digits',
+    'load_real_digits', 'check_label_groups', 'group_labels', 'SynthDigitsDataset',
+    'RealDigitsDataset', 'matplotlib_font_dir'
 ]

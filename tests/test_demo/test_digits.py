@@ -11,10 +11,13 @@ import pytest
 import torch
 
 from csg_mm.datasets.digits import (
+    COARSE_PAIRS,
     DIGIT_CLASSES,
     RealDigitsDataset,
     SynthDigitsDataset,
     available_fonts,
+    check_label_groups,
+    group_labels,
     load_real_digits,
     render_synth_digits,
 )
@@ -104,6 +107,60 @@ def test_datasets_in_memory():
         RealDigitsDataset(split='val')
 
 
+def test_group_labels_by_hand():
+    labels = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 0])
+    np.testing.assert_array_equal(group_labels(labels, COARSE_PAIRS),
+                                  [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 0])
+    np.testing.assert_array_equal(group_labels([7, 3], [[3, 7], [0, 1, 2, 4, 5, 6, 8, 9]]),
+                                  [0, 0])
+
+
+@pytest.mark.parametrize('groups', [
+    ((0, 1), (2, 3), (4, 5), (6, 7), (8, )),  # 9 missing
+    ((0, 1), (1, 2, 3), (4, 5), (6, 7), (8, 9)),  # 1 twice
+    ((0, 1), (2, 3), (4, 5), (6, 7), (8, 9, 10)),  # 10 is no digit
+    ((0, 1), (2, 3), (4, 5), (6, 7), (8, 9), ()),  # empty group
+    'abc',
+])
+def test_label_groups_rejected(groups):
+    with pytest.raises(ValueError, match='label_groups'):
+        check_label_groups(groups)
+    with pytest.raises(ValueError, match='label_groups'):
+        RealDigitsDataset(split='pretrain', label_groups=groups)
+
+
+def test_coarse_real_labels():
+    """The teacher's data: the real pretraining images with the five pair labels."""
+    fine_images, fine_labels, _ = load_real_digits('pretrain')
+    coarse = RealDigitsDataset(split='pretrain', label_groups=COARSE_PAIRS)
+    assert coarse.metainfo['classes'] == ('0/1', '2/3', '4/5', '6/7', '8/9')
+    assert len(coarse) == len(fine_labels)
+    labels = np.array([coarse.get_data_info(i)['gt_label'] for i in range(len(coarse))])
+    np.testing.assert_array_equal(labels, fine_labels // 2)  # pairs of consecutive digits
+    assert set(labels.tolist()) == {0, 1, 2, 3, 4}
+    np.testing.assert_array_equal(
+        coarse.get_data_info(3)['img'],
+        np.rint(fine_images[3].astype(np.float32) * 255 / 16).astype(np.uint8))
+    # the fine dataset is unchanged
+    assert RealDigitsDataset(split='pretrain').metainfo['classes'] == DIGIT_CLASSES
+
+
+def test_teacher_config_uses_coarse_labels_and_4x4_maps():
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import DATASETS, MODELS
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'teacher_coarse_real_digits.py'))
+    for loader in (cfg.train_dataloader, cfg.test_dataloader):
+        dataset = DATASETS.build(loader.dataset)
+        assert dataset.metainfo['classes'] == ('0/1', '2/3', '4/5', '6/7', '8/9')
+    assert cfg.model.head.num_classes == 5
+    # stage maps of the 16 x 16 input: 16, 16, 8, 4 (CSG's stages 3 and 4: 8 x 8 and 4 x 4)
+    backbone = MODELS.build(dict(cfg.model.backbone, init_cfg=None))
+    outs = backbone(torch.zeros(1, 1, 16, 16))
+    assert [tuple(o.shape[2:]) for o in outs] == [(16, 16), (16, 16), (8, 8), (4, 4)]
+
+
 def test_registered_and_two_view_pipeline():
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -123,8 +180,8 @@ def test_registered_and_two_view_pipeline():
 
 
 def _run_demo(work_dir, *extra):
-    cmd = [sys.executable, osp.join(ROOT, 'tools', 'demo.py'), '--quick', '--threads', '2',
-           '--work-dir', str(work_dir), *extra]
+    cmd = [sys.executable, osp.join(ROOT, 'tools', 'demo.py'), '--quick', '--work-dir',
+           str(work_dir), *extra]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
                           env=dict(os.environ, OMP_NUM_THREADS='2'))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -132,32 +189,52 @@ def _run_demo(work_dir, *extra):
 
 
 @pytest.mark.slow
-def test_quick_protocol_end_to_end_reuses_pretraining_and_reproduces(tmp_path):
-    """The whole protocol (pretrain on real, 4 methods on synthetic, real test) through the stock
-    runner, twice: the second run reuses the pretrained model and gets the same numbers."""
+def test_quick_protocol_end_to_end_reuses_teacher_and_reproduces(tmp_path):
+    """The whole protocol (coarse teacher on real, 4 methods on synthetic for 2 seeds, real test,
+    statistics) through the stock runner, twice: the second run reuses the teacher and gets the
+    same numbers (same machine)."""
     out = _run_demo(tmp_path)
-    seed_dir = tmp_path / 'seed0-quick'
-    assert 'pretraining done' in out
-    for name in ('results.json', 'results.md', 'results.png', 'pretrain/backbone.pth',
-                 'pretrain/fingerprint.json'):
-        assert (seed_dir / name).is_file(), name
-    results = json.loads((seed_dir / 'results.json').read_text())
-    assert set(results['methods']) == {'baseline', 'oracle', 'feat-l2', 'csg'}
-    for metrics in list(results['methods'].values()) + [results['pretrain']['metrics']]:
-        assert 0.0 <= metrics['mean_class_acc'] <= 100.0
-        assert np.isfinite(metrics['energy_s0']) and metrics['energy_s0'] > 0
-    # the table is printed
-    assert 'CSG' in out and 'energy s=0' in out
-    # a standalone backbone state dict (the teacher's / student's initial weights)
-    state = torch.load(seed_dir / 'pretrain' / 'backbone.pth', weights_only=True)
+    assert 'teacher done' in out
+    teacher = tmp_path / 'teacher-quick'
+    for name in ('backbone.pth', 'fingerprint.json'):
+        assert (teacher / name).is_file(), name
+    for seed in (0, 1):
+        results = json.loads((tmp_path / f'seed{seed}-quick' / 'results.json').read_text())
+        assert set(results['methods']) == {'baseline', 'oracle', 'feat-l2', 'csg'}
+        for method in results['methods'].values():
+            metrics = method['metrics']
+            assert 0.0 <= metrics['mean_class_acc'] <= 100.0
+            assert np.isfinite(metrics['energy_s0']) and metrics['energy_s0'] > 0
+            assert method['cpu_s'] > 0 and method['wall_s'] > 0
+    name = 'summary_seeds-0-1-quick'
+    for ext in ('json', 'md', 'png'):
+        assert (tmp_path / f'{name}.{ext}').is_file(), ext
+    summary = json.loads((tmp_path / f'{name}.json').read_text())
+    assert summary['seeds'] == [0, 1]
+    assert set(summary['differences']) == {'oracle', 'feat-l2', 'csg'}
+    acc = summary['methods']['csg']['mean_class_acc']
+    assert acc['t'] == pytest.approx(12.706, abs=1e-3)  # n = 2
+    assert summary['timing']['cpu_s'] > 0 and summary['timing']['wall_s'] > 0
+    # the statistics and the conclusion are printed
+    assert 't = 12.706, n = 2' in out and 'Paired difference to the baseline' in out
+    assert 'resolved only when its 95 % t interval excludes 0' in out
+    # the teacher: a standalone backbone state dict, 5-way head trained on coarse labels
+    state = torch.load(teacher / 'backbone.pth', weights_only=True)
     assert 'conv1.weight' in state and not any(k.startswith('backbone.') for k in state)
+    assert json.loads((teacher / 'fingerprint.json').read_text())['config'] == \
+        'teacher_coarse_real_digits.py'
 
-    out2 = _run_demo(tmp_path)
-    assert 'reusing' in out2 and 'pretraining done' not in out2
-    assert 'reproduced' in out2
-    again = json.loads((seed_dir / 'results.json').read_text())
-    assert again['pretrain']['reused'] is True
-    for key, metrics in results['methods'].items():
-        for name in ('mean_class_acc', 'energy_s0'):
-            assert again['methods'][key][name] == pytest.approx(metrics[name], abs=1e-9)
-    assert not list(seed_dir.glob('results.2*.json'))  # nothing had to be set aside
+    # a second, smaller run: reuses the teacher, reproduces the oracle's numbers of seed 0, and
+    # keeps (does not overwrite) the first run's results.json, which holds other methods
+    first = json.loads((tmp_path / 'seed0-quick' / 'results.json').read_text())
+    out2 = _run_demo(tmp_path, '--seed', '0', '--methods', 'oracle')
+    assert 'reusing' in out2 and 'teacher done' not in out2
+    assert 'One seed: no intervals' in out2
+    again = json.loads((tmp_path / 'seed0-quick' / 'results.json').read_text())
+    assert set(again['methods']) == {'oracle'}
+    for metric in ('mean_class_acc', 'energy_s0'):
+        assert again['methods']['oracle']['metrics'][metric] == pytest.approx(
+            first['methods']['oracle']['metrics'][metric], abs=1e-9)
+    kept = list((tmp_path / 'seed0-quick').glob('results.2*.json'))
+    assert len(kept) == 1 and json.loads(kept[0].read_text()) == first
+    assert 'WARNING' in out2 and 'kept as' in out2

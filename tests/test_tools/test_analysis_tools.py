@@ -184,65 +184,70 @@ def test_visualize_attention_missing_image(setup, tmp_path):
 # in-process checks of the helpers
 
 
-@pytest.fixture(scope='module')
-def tools():
-    return (_load_script(DIVERSITY, 'feature_diversity_under_test'),
-            _load_script(ATTENTION, 'visualize_attention_under_test'))
+def test_tools_do_not_import_each_other():
+    """The shared logic lives in the package (csg_mm.apis.model_loading, csg_mm.utils.paths)."""
+    for script, other in ((DIVERSITY, 'visualize_attention'), (ATTENTION, 'feature_diversity')):
+        text = open(script).read()
+        assert 'spec_from_file_location' not in text
+        assert f'import {other}' not in text and f'from {other}' not in text
 
 
-def test_unique_path(tools, tmp_path):
-    fd, _ = tools
+def test_unique_path(tmp_path):
+    from csg_mm.utils.paths import unique_path
     path = str(tmp_path / 'a.png')
-    assert fd.unique_path(path) == path
+    assert unique_path(path) == path
     open(path, 'w').close()
-    assert fd.unique_path(path) == str(tmp_path / 'a_1.png')
+    assert unique_path(path) == str(tmp_path / 'a_1.png')
     open(tmp_path / 'a_1.png', 'w').close()
-    assert fd.unique_path(path) == str(tmp_path / 'a_2.png')
+    assert unique_path(path) == str(tmp_path / 'a_2.png')
 
 
-def test_circle_mapping_and_density(tools):
-    fd, _ = tools
+def test_circle_mapping_and_density():
+    from csg_mm.visualization.feature_circle import circle_angles, circular_density
+
     # points spread in a plane of a 16-d space: their angles keep the spread
     theta = torch.linspace(0, 2 * math.pi, 41)[:-1]
     feats = torch.zeros(40, 16)
     feats[:, 3], feats[:, 7] = theta.cos(), theta.sin()
-    angles = np.sort(fd.circle_angles(feats))
+    angles = np.sort(circle_angles(feats))
     gaps = np.diff(np.concatenate([angles, angles[:1] + 2 * np.pi]))
     np.testing.assert_allclose(gaps, 2 * np.pi / 40, atol=1e-6)
     grid = np.linspace(-np.pi, np.pi, 2001)
-    dens = fd.circular_density(angles, grid)
+    dens = circular_density(angles, grid)
     assert abs(np.trapezoid(dens, grid) - 1) < 1e-3  # wrapped: integrates to 1 on the circle
     np.testing.assert_allclose(dens, 1 / (2 * np.pi), rtol=0.05)  # uniform points
     # identical points: no KDE (singular), still a finite density
-    assert np.isfinite(fd.circular_density(np.zeros(5), grid)).all()
+    assert np.isfinite(circular_density(np.zeros(5), grid)).all()
 
 
-def test_load_weights_errors_and_notes(tools, setup, tiny_imagenet_ckpt, tmp_path):
-    fd, _ = tools
+def test_load_weights_errors_and_notes(setup, tiny_imagenet_ckpt, tmp_path):
+    from csg_mm.apis.model_loading import ModelLoadingError, load_weights
     model = _build(CSG_CFG)
-    with pytest.raises(fd.CLIError, match=r'wide\.pth.*backbone\.conv1\.weight'):
-        fd.load_weights(model, str(setup['wide']))
+    with pytest.raises(ModelLoadingError, match=r'wide\.pth.*backbone\.conv1\.weight'):
+        load_weights(model, str(setup['wide']))
     # a bare backbone state dict (ImageNet weights, with a classifier as torchvision's have)
     # loads into the backbone only
     ref = torch.load(tiny_imagenet_ckpt, map_location='cpu')
     bare = tmp_path / 'imagenet_with_fc.pth'
     torch.save(dict(ref, **{'fc.weight': torch.zeros(10, 64)}), bare)
-    notes = fd.load_weights(model, str(bare))
+    notes = load_weights(model, str(bare))
     assert any('bare backbone' in n and 'fc.weight' in n for n in notes), notes
     torch.testing.assert_close(model.backbone.conv1.weight, ref['conv1.weight'])
     # a bare backbone state dict missing a key is refused
     del ref['layer4.1.bn2.running_var']
     torch.save(ref, bare)
-    with pytest.raises(fd.CLIError, match=r'missing: backbone\.layer4\.1\.bn2\.running_var'):
-        fd.load_weights(model, str(bare))
+    with pytest.raises(ModelLoadingError, match=r'missing: backbone\.layer4\.1\.bn2\.running_var'):
+        load_weights(model, str(bare))
+    with pytest.raises(ModelLoadingError, match='checkpoint not found'):
+        load_weights(model, str(tmp_path / 'nope.pth'))
 
 
-def test_attention_needs_csg_apool(tools):
-    fd, va = tools
-    with pytest.raises(fd.CLIError, match='not a CSGRegularizer'):
-        va.check_csg_apool(_build(PLAIN_CFG), fd.CLIError)
+def test_attention_needs_csg_apool():
+    va = _load_script(ATTENTION, 'visualize_attention_under_test')
+    with pytest.raises(va.CLIError, match='not a CSGRegularizer'):
+        va.check_csg_apool(_build(PLAIN_CFG))
     model = _build(CSG_CFG)
-    assert va.check_csg_apool(model, fd.CLIError) is model.regularizer
+    assert va.check_csg_apool(model) is model.regularizer
     model.regularizer.pool.pool_type = 'gap'
-    with pytest.raises(fd.CLIError, match='not A-pool'):
-        va.check_csg_apool(model, fd.CLIError)
+    with pytest.raises(va.CLIError, match='not A-pool'):
+        va.check_csg_apool(model)

@@ -17,27 +17,18 @@ overlaid on the image (jet colormap, ``--alpha``, colorbar); patch borders are d
 Output: one PNG per image and stage, ``<image name>_stage<l>.png`` in ``--out-dir`` (default
 ``work_dirs/attention``); an existing file is never overwritten (the new one gets a suffix
 ``_1``, ``_2``, ... and a note says so). Checkpoints are loaded and checked as by
-``feature_diversity.py`` (the backbone must match the config).
+``feature_diversity.py`` (:func:`csg_mm.apis.model_loading.load_weights`: the backbone must match
+the config).
 """
 import argparse
 import functools
-import importlib.util
 import os.path as osp
 import sys
 
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # tools/: cli_utils
+from cli_utils import CLIError, ensure_writable_dir, fail, load_config  # noqa: E402
+
 PROG = 'visualize_attention.py'
-HERE = osp.dirname(osp.abspath(__file__))
-
-
-def _common():
-    """The helpers shared with ``feature_diversity.py`` (the sibling script, loaded by path)."""
-    name = 'csg_mm_feature_diversity_tool'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, osp.join(HERE, 'feature_diversity.py'))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def parse_args(argv=None):
@@ -60,7 +51,7 @@ def parse_args(argv=None):
     return args
 
 
-def check_csg_apool(model, CLIError):
+def check_csg_apool(model):
     """The model's CSGRegularizer, which must pool with A-pool."""
     from csg_mm.models.csg import CSGRegularizer
 
@@ -105,7 +96,7 @@ def _collate_fn(cfg):
     return functools.partial(fn, **collate_cfg) if collate_cfg else fn
 
 
-def prepare(path, pipeline, collate, model, CLIError):
+def prepare(path, pipeline, collate, model):
     """``(inputs (1, 3, H, W) for the backbone, RGB uint8 image (h, w, 3) as fed)``."""
     import mmcv
     import numpy as np
@@ -183,24 +174,30 @@ def main(argv=None) -> int:
     import torch.nn.functional as F
 
     import csg_mm  # noqa: F401  (registers csg_mm's components and safe checkpoint loading)
+    from csg_mm.apis.model_loading import (
+        ModelLoadingError,
+        build_runner,
+        load_weights,
+        task_of,
+        unwrap,
+    )
     from csg_mm.utils.checkpoint import UnsafeCheckpointError
+    from csg_mm.utils.paths import announce_write, unique_path
 
-    common = _common()
-    CLIError = common.CLIError
     try:
-        cfg = common.load_config(args.config, args.cfg_options)
-        common.task_of(cfg)
-        out_dir = common.ensure_writable_dir(args.out_dir, 'output directory')
+        cfg = load_config(args.config, args.cfg_options)
+        task_of(cfg)
+        out_dir = ensure_writable_dir(args.out_dir, 'output directory')
         with tempfile.TemporaryDirectory(prefix='visualize_attention_') as work_dir:
-            model = common.unwrap(common.build_runner(cfg, work_dir).model)
-            reg = check_csg_apool(model, CLIError)
-            for note in common.load_weights(model, args.checkpoint):
+            model = unwrap(build_runner(cfg, work_dir).model)
+            reg = check_csg_apool(model)
+            for note in load_weights(model, args.checkpoint):
                 print(f'note: {args.checkpoint}: {note}', file=sys.stderr)
             model.eval()
             pipeline = _test_pipeline(cfg)
             collate = _collate_fn(cfg)
             for path in args.images:
-                inputs, image = prepare(path, pipeline, collate, model, CLIError)
+                inputs, image = prepare(path, pipeline, collate, model)
                 with torch.no_grad():
                     stage_feats = reg.select(model.backbone(inputs))
                 stem = osp.splitext(osp.basename(path))[0]
@@ -218,18 +215,17 @@ def main(argv=None) -> int:
                              + (f', {grid}x{grid} patches)' if grid > 1 else ')')
                              + f'\n{osp.basename(args.checkpoint)}')
                     wanted = osp.join(out_dir, f'{stem}_stage{stage}.png')
-                    png = common.unique_path(wanted)
+                    png = unique_path(wanted)
                     plot_attention(image, up, grid, title, args.alpha, png)
-                    common.announce_write(png, wanted)
+                    announce_write(png, wanted)
                     print(f'wrote {png}')
-    except (CLIError, UnsafeCheckpointError) as exc:
+    except (CLIError, ModelLoadingError, UnsafeCheckpointError) as exc:
         return _fail(str(exc))
     return 0
 
 
 def _fail(message: str) -> int:
-    print(f'{PROG}: error: {message}', file=sys.stderr)
-    return 2
+    return fail(PROG, message)
 
 
 if __name__ == '__main__':

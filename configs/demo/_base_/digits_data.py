@@ -29,13 +29,13 @@ test_pipeline = [
 ]
 
 train_dataloader = dict(
-    batch_size=64,
+    batch_size=32,
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
     # stacks each view separately (inputs = [anchor batch, key batch] for CSG)
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        type='SynthDigitsDataset', num_per_class=200, seed=0, pipeline=train_pipeline))
+        type='SynthDigitsDataset', num_per_class=150, seed=0, pipeline=train_pipeline))
 
 # The REAL test split: never used for training or model selection (no validation loop).
 test_dataloader = dict(
