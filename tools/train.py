@@ -21,7 +21,7 @@ PROG = 'train.py'
 def parse_args(argv=None):
     """Parse the command line (the same options as mmseg's / mmpretrain's tools/train.py)."""
     parser = argparse.ArgumentParser(prog=PROG, description='Train a model (csg_mm)')
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument('config', nargs='?', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
@@ -44,6 +44,15 @@ def parse_args(argv=None):
     # torch.distributed.launch passes --local-rank (torch >= 2.0) or --local_rank.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    resume_is_config = str(args.resume).endswith('.py')
+    usage = f'the config comes first: {PROG} CONFIG --resume [CKPT]'
+    if args.config is None:
+        if not resume_is_config:
+            parser.error('the following arguments are required: config' +
+                         (f' ({usage})' if args.resume else ''))
+        args.config, args.resume = args.resume, 'auto'  # `--resume CONFIG`: the latest ckpt
+    elif resume_is_config:
+        parser.error(f'--resume takes a checkpoint, not the config {args.resume}; {usage}')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -94,11 +103,14 @@ def merge_args(cfg, args):
             raise CLIError('--amp needs optim_wrapper.type "OptimWrapper", '
                            f'but the config has "{wrapper_type}"')
 
+    if args.resume not in (None, 'auto'):
+        from csg_mm.utils.checkpoint import check_resumable
+        check_checkpoint(args.resume, 'resume checkpoint')
+        check_resumable(args.resume)  # a weights-only file: one clear error, before building
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
-        check_checkpoint(args.resume, 'resume checkpoint')
         cfg.resume = True
         cfg.load_from = args.resume
     check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
@@ -123,7 +135,7 @@ def main(argv=None):
     if not osp.isfile(args.config):  # before the slow imports
         return _fail(f'config file not found: {args.config}')
     import csg_mm  # noqa: F401  (registers every csg_mm component)
-    from csg_mm.utils.checkpoint import UnsafeCheckpointError
+    from csg_mm.utils.checkpoint import NotResumableError, UnsafeCheckpointError
     from csg_mm.utils.dist import DistLaunchError, check_launcher_env, setup_cpu_distributed
 
     try:
@@ -133,7 +145,7 @@ def main(argv=None):
         setup_cpu_distributed(cfg, args.launcher)
         runner = build_runner(cfg)
         runner.train()
-    except (CLIError, DistLaunchError, UnsafeCheckpointError) as exc:
+    except (CLIError, DistLaunchError, NotResumableError, UnsafeCheckpointError) as exc:
         return _fail(str(exc))
     finally:
         destroy_process_group()

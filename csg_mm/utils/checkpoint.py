@@ -127,13 +127,17 @@ def unsafe_checkpoint_message(filename: str, reason: str) -> str:
         f'custom_imports, or set {TRUST_ENV_VAR}=1 to load it with weights_only=False.')
 
 
-def safe_torch_load(file: Any, map_location: Any = None, name: Optional[str] = None) -> Any:
+def safe_torch_load(file: Any,
+                    map_location: Any = None,
+                    name: Optional[str] = None,
+                    mmap: bool = False) -> Any:
     """``torch.load(file, weights_only=True)`` with runner types allowed and a clear error.
 
     Args:
         file: A path or a file-like object, as for :func:`torch.load`.
         map_location: Same as for :func:`torch.load`.
         name: How to name the file in an error message; defaults to ``file``.
+        mmap: Memory-map the tensors (zip-format files only), as for :func:`torch.load`.
 
     Raises:
         UnsafeCheckpointError: The file holds objects outside the allow-list.
@@ -142,9 +146,9 @@ def safe_torch_load(file: Any, map_location: Any = None, name: Optional[str] = N
     if _trusted():
         warnings.warn(f'{TRUST_ENV_VAR} is set: loading {name or file} with weights_only=False',
                       stacklevel=2)
-        return torch.load(file, map_location=map_location, weights_only=False)
+        return torch.load(file, map_location=map_location, weights_only=False, mmap=mmap)
     try:
-        return torch.load(file, map_location=map_location, weights_only=True)
+        return torch.load(file, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         if isinstance(exc, UnsafeCheckpointError):
             raise
@@ -207,3 +211,65 @@ def register_safe_checkpoint_loading() -> None:
     # The open-mmlab://, torchvision:// and mmcls:// loaders call this module-level name.
     mm_ckpt.load_from_http = load_from_http
     _REGISTERED = True
+
+
+class NotResumableError(ValueError):
+    """A checkpoint lacks what ``Runner.resume`` needs (e.g. a weights-only file)."""
+
+
+# what mmengine 0.10.7's Runner.resume reads (runner.py: meta.epoch / meta.iter, message_hub,
+# the model state, the optimizer and the parameter schedulers)
+RESUME_KEYS = ('state_dict', 'meta', 'message_hub', 'optimizer')
+RESUME_META_KEYS = ('epoch', 'iter')
+
+
+def _load_for_inspection(filename: str) -> Any:
+    """Load ``filename`` on CPU, memory-mapped when the format allows (cheap for large files)."""
+    try:
+        return safe_torch_load(filename, map_location='cpu', name=filename, mmap=True)
+    except RuntimeError as exc:  # legacy (non-zip) format: mmap unsupported
+        if 'mmap' not in str(exc):
+            raise
+        return safe_torch_load(filename, map_location='cpu', name=filename)
+
+
+def check_resumable(filename: str, need_param_schedulers: bool = False) -> None:
+    """Check that ``filename`` is a checkpoint a training run can resume from.
+
+    Args:
+        filename (str): Local path (remote URLs are not checked).
+        need_param_schedulers (bool): Also require ``param_schedulers`` (the run has
+            parameter schedulers). Defaults to False.
+
+    Raises:
+        FileNotFoundError: No such file.
+        NotResumableError: The file lacks any of ``state_dict``, ``meta`` (with ``epoch`` and
+            ``iter``), ``message_hub``, ``optimizer`` (or ``param_schedulers``); the message
+            names the file, what it lacks, and says to use ``load_from`` for weights-only files.
+    """
+    if '://' in str(filename):
+        return
+    filename = osp.expanduser(str(filename))
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'resume checkpoint not found: {filename}')
+    ckpt = _load_for_inspection(filename)
+    keys = RESUME_KEYS + (('param_schedulers', ) if need_param_schedulers else ())
+    if not isinstance(ckpt, dict):
+        missing = [f"'{key}'" for key in keys]
+        kind = f'a {type(ckpt).__name__}, not a runner checkpoint'
+    else:
+        missing = [f"'{key}'" for key in keys if key not in ckpt]
+        meta = ckpt.get('meta')
+        if isinstance(meta, dict):
+            missing += [f"'meta.{key}'" for key in RESUME_META_KEYS if key not in meta]
+        if ckpt and all(isinstance(v, torch.Tensor) for v in ckpt.values()):
+            kind = 'a bare state dict (weights only)'
+        else:
+            kind = ('a weights-only file (such as tools/model_converters/strip_csg.py writes)'
+                    if 'optimizer' not in ckpt else 'an incomplete runner checkpoint')
+    if missing:
+        raise NotResumableError(
+            f'cannot resume from "{filename}": it lacks {", ".join(missing)}, which resuming a '
+            f'run needs; it is {kind}. Resume from a checkpoint the training run wrote '
+            '(WORK_DIR/iter_N.pth or epoch_N.pth), or start a NEW run from these weights with '
+            f'load_from (tools/train.py CONFIG --cfg-options load_from={filename}).')

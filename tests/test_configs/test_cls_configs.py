@@ -106,7 +106,8 @@ def test_main_csg_config_settings():
     warmup, poly = cfg.param_scheduler
     assert (warmup.type, warmup.by_epoch, warmup.end) == ('LinearLR', False, 100)
     assert (poly.type, poly.power, poly.end) == ('PolyLR', 0.9, 30)
-    assert cfg.train_cfg.max_epochs == 30 and cfg.train_cfg.by_epoch
+    assert cfg.train_cfg.max_epochs == 30
+    assert cfg.train_cfg.type == 'ResumableEpochBasedTrainLoop'  # epoch-based, exact resume
     assert cfg.train_dataloader.batch_size * 4 == 32 == cfg.auto_scale_lr.base_batch_size
     # CSG: lambda 0.1, G = {3, 4}, A-pool over the whole map, K = 65536, t = 0.07, m = 0.999
     reg = cfg.model.regularizer

@@ -9,7 +9,9 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=100),
     dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=False, begin=0, end=75000),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=75000, val_interval=5000)
+# mmengine's IterBasedTrainLoop that resumes without reloading the trained batches, bit-exactly
+# (csg_mm/engine/runner/resumable_loops.py; needs custom_imports of csg_mm)
+train_cfg = dict(type='ResumableIterBasedTrainLoop', max_iters=75000, val_interval=5000)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(

@@ -14,7 +14,9 @@ param_scheduler = [
         end=30,
         convert_to_iter_based=True),
 ]
-train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=5)
+# mmengine's EpochBasedTrainLoop that also resumes exactly in the middle of an epoch
+# (csg_mm/engine/runner/resumable_loops.py; needs custom_imports of csg_mm)
+train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=30, val_interval=5)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=32)

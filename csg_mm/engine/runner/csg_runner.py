@@ -5,12 +5,19 @@ defines ``model`` and the dataloaders, so a mixin cannot override them by inheri
 mixin (``configs/_base_/csg/csg_seg.py``) therefore only adds keys no stock config has --
 ``runner_type='CSGRunner'``, ``csg=dict(...)``, ``custom_imports``, ``custom_hooks`` -- and this
 runner applies ``csg`` to the model and the train pipeline before building the stock
-:class:`mmengine.runner.Runner`. The config dumped to the work dir is the applied one.
+:class:`mmengine.runner.Runner`. The config dumped to the work dir is the applied one (it builds
+the CSG model with any runner).
+
+``mmengine.runner.Runner.from_cfg(cfg)`` ignores ``runner_type`` and would build the plain model;
+:class:`csg_mm.engine.CSGMomentumHook` (in the mixin's ``custom_hooks``) then stops before
+training with a message saying how to build the CSG model.
 """
 import copy
+import logging
 from typing import List
 
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -21,6 +28,7 @@ _PREPROCESSOR_TYPES = {
     'CSGSegDataPreProcessor': 'CSGSegDataPreProcessor'
 }
 _PACK_TYPES = ('PackSegInputs', 'PackCSGSegInputs')
+_DEFAULT_CONSTRUCTOR = 'DefaultOptimWrapperConstructor'
 
 
 def _strip_scope(name: str) -> str:
@@ -45,7 +53,22 @@ def apply_csg_mixin(cfg: Config) -> Config:
     * ``model.type``: ``EncoderDecoder`` -> ``CSGEncoderDecoder`` with ``regularizer``;
     * ``model.data_preprocessor.type``: ``SegDataPreProcessor`` -> ``CSGSegDataPreProcessor``;
     * train pipeline: its ``PackSegInputs`` becomes ``csg.key_view`` (the key-view transform, made
-      after every geometric transform) followed by ``PackCSGSegInputs`` (same ``meta_keys``).
+      after every geometric transform) followed by ``PackCSGSegInputs`` (same ``meta_keys``);
+    * ``optim_wrapper.constructor``: mmengine's default -> ``TrainableOptimWrapperConstructor``
+      (the optimizer holds only trainable parameters, not the frozen teacher or the EMA key
+      projections);
+    * ``custom_hooks``: ``CSGMomentumHook`` is added if a config replaced the mixin's list
+      without it (the key projections would otherwise never be updated);
+    * ``train_cfg.type``: ``IterBasedTrainLoop`` -> ``ResumableIterBasedTrainLoop`` (resumes
+      without reloading the trained batches, bit-exactly; see ``resumable_loops.py``).
+
+    Applying it twice gives the same config. ``CSGRunner`` calls it; call it yourself before
+    ``mmengine.runner.Runner.from_cfg(cfg)`` (which ignores ``runner_type``).
+
+    Raises:
+        ValueError: no ``csg.regularizer``, a model that is not an EncoderDecoder, a data
+            preprocessor that is not a SegDataPreProcessor, or a train pipeline without
+            ``PackSegInputs``.
     """
     cfg = copy.deepcopy(cfg)
     csg = cfg.get('csg')
@@ -85,6 +108,23 @@ def apply_csg_mixin(cfg: Config) -> Config:
             pack = dict(pipeline[idx])
             pack['type'] = 'PackCSGSegInputs'
             pipeline[idx:idx + 1] = [copy.deepcopy(key_view), pack]
+
+    optim_wrapper = cfg.get('optim_wrapper')
+    if isinstance(optim_wrapper, dict) and 'optimizer' in optim_wrapper and _strip_scope(
+            str(optim_wrapper.get('constructor', _DEFAULT_CONSTRUCTOR))) == _DEFAULT_CONSTRUCTOR:
+        optim_wrapper['constructor'] = 'TrainableOptimWrapperConstructor'
+
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(_strip_scope(str(h.get('type'))) == 'CSGMomentumHook' for h in hooks):
+        print_log('CSG: custom_hooks has no CSGMomentumHook (a config replaced the mixin\'s '
+                  'list); added it, the key projections need it', logger='current',
+                  level=logging.WARNING)
+        cfg.custom_hooks = hooks + [dict(type='CSGMomentumHook')]
+
+    train_cfg = cfg.get('train_cfg')
+    if isinstance(train_cfg, dict) and _strip_scope(str(train_cfg.get(
+            'type', ''))) == 'IterBasedTrainLoop':
+        train_cfg['type'] = 'ResumableIterBasedTrainLoop'
     return cfg
 
 
