@@ -51,26 +51,13 @@ wheel="$(ls "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || tr
 if [ -z "$wheel" ]; then
     say "step 3/4: building mmcv $MMCV_VERSION from source against torch $TORCH_VER ($TORCH_CUDA)"
     say "          this takes about 13 minutes on 2 cores; the wheel is kept in $wheel_dir"
-    export MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}"
-    if [ "$TORCH_CUDA" = cpu ]; then
-        # No debug info, -O1: 2.5x faster to compile than Python's default "-g -O3" (measured:
-        # 32 s vs 80 s for one op file); CSG runs no mmcv CPU op on its training path.
-        export CFLAGS="${CFLAGS:-} ${MMCV_CPU_CFLAGS:--g0 -O1}"
-    else
-        export FORCE_CUDA=1
-    fi
     rm -rf "$wheel_dir.partial" && mkdir -p "$wheel_dir.partial/src"
-    # mmcv's setup.py pins -std=c++14/17, but torch >= 2.10 headers need C++20: build from the
-    # sdist with the standard raised (C++20 also builds against older torch).
     "${PIP[@]}" download -q --no-deps --no-build-isolation --no-binary mmcv \
         -d "$wheel_dir.partial/src" "mmcv==$MMCV_VERSION"
-    tar -xzf "$wheel_dir.partial/src/mmcv-$MMCV_VERSION.tar.gz" -C "$wheel_dir.partial/src"
-    sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' \
-        -e 's#/std:c++14#/std:c++20#g' -e 's#/std:c++17#/std:c++20#g' \
-        "$wheel_dir.partial/src/mmcv-$MMCV_VERSION/setup.py"
-    # --no-cache-dir: pip's own wheel cache ignores the torch version mmcv was built against.
-    "${PIP[@]}" wheel --no-deps --no-build-isolation --no-cache-dir \
-        -w "$wheel_dir.partial" "$wheel_dir.partial/src/mmcv-$MMCV_VERSION"
+    # C++20 for torch >= 2.10 headers, CPU or CUDA ops: tools/build_mmcv.sh
+    PYTHON="$PY" MMCV_OPS="$([ "$TORCH_CUDA" = cpu ] && echo cpu || echo cuda)" \
+        bash "$ROOT/tools/build_mmcv.sh" "$wheel_dir.partial/src/mmcv-$MMCV_VERSION.tar.gz" \
+        "$wheel_dir.partial"
     mv "$wheel_dir.partial"/mmcv-"$MMCV_VERSION"-*.whl "$wheel_dir"/
     rm -rf "$wheel_dir.partial"
     wheel="$(ls "$wheel_dir"/mmcv-"$MMCV_VERSION"-*.whl | head -n1)"
