@@ -49,12 +49,21 @@ def tiny_backbone_cfg(tiny_imagenet_ckpt):
     return copy.deepcopy(tiny_resnet_cfg(tiny_imagenet_ckpt))
 
 
-@pytest.fixture(autouse=True)
-def _restore_default_scope():
-    """Tests that call `init_default_scope` must not leak their scope into later tests (a
-    leaked 'mmseg' scope makes mmpretrain registries resolve in mmseg's)."""
+@pytest.fixture(scope='session', autouse=True)
+def _session_default_scope():
+    """The default scopes that exist when the session starts (before any fixture builds a
+    runner)."""
     from mmengine.registry import DefaultScope
-    before = dict(DefaultScope._instance_dict)
+    return dict(DefaultScope._instance_dict)
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope(_session_default_scope):
+    """No test or fixture leaks its default scope into later tests: after every test the
+    scopes are those of the session's start. (A leaked 'mmseg' scope makes mmpretrain
+    registries resolve in mmseg's and vice versa; a module-scoped fixture that builds a runner
+    sets one before any per-test snapshot could be taken.)"""
+    from mmengine.registry import DefaultScope
     yield
     DefaultScope._instance_dict.clear()
-    DefaultScope._instance_dict.update(before)
+    DefaultScope._instance_dict.update(_session_default_scope)
