@@ -95,11 +95,15 @@ def _set_tta(cfg):
     else:
         missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
         if missing:
-            raise CLIError(f'--tta needs {" and ".join(missing)} in the config')
+            raise CLIError(
+                f'--tta needs {" and ".join(missing)} in the config (as the stock mmseg dataset '
+                "bases define them, e.g. mmseg::_base_/datasets/cityscapes.py: tta_model = "
+                "dict(type='SegTTAModel') and a tta_pipeline with TestTimeAug)")
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     dataset = cfg.test_dataloader.dataset
-    # a multi-dataset test set (ConcatEvalDataset): the TTA pipeline replaces each set's pipeline
+    # a multi-dataset test set (ConcatEvalDataset): the ONE tta_pipeline replaces each set's
+    # pipeline, its test resolution included (the protocol record lists the Resize steps used)
     for sub in dataset.get('datasets') or [dataset]:
         sub.pipeline = deepcopy(cfg.tta_pipeline)
 

@@ -114,3 +114,19 @@ def test_mixin_trains_a_step(path, seg_data, tmp_path):
     assert snapshot
     for k, v in teacher.state_dict().items():
         torch.testing.assert_close(v, snapshot[k])
+
+
+def test_mixin_applies_inside_a_tta_wrapper():
+    """tools/test.py --tta wraps the model (SegTTAModel(module=EncoderDecoder)) before the
+    CSGRunner applies the mixin: the wrapped model becomes the CSG one (it used to be refused:
+    "model.type is 'SegTTAModel'"); a wrapper around something else is still refused."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs/csg/deeplabv2_r50_gta5.py'))
+    cfg.model = dict(type='SegTTAModel', module=cfg.model)
+    applied = apply_csg_mixin(cfg)
+    assert applied.model.type == 'SegTTAModel'
+    assert applied.model.module.type == 'CSGEncoderDecoder'
+    assert applied.model.module.regularizer.type == 'CSGRegularizer'
+    assert applied.model.module.data_preprocessor.type == 'CSGSegDataPreProcessor'
+    cfg.model = dict(type='SegTTAModel', module=dict(type='ImageClassifier'))
+    with pytest.raises(ValueError, match="model.type is 'ImageClassifier'"):
+        apply_csg_mixin(cfg)

@@ -21,6 +21,20 @@ def seg_data(tmp_path_factory):
     return gta5, cityscapes
 
 
+# a CSG config + mmseg's usual test-time augmentation (two scales x flip)
+TTA_CFG_TEXT = '''_base_ = [{base!r}]
+tta_model = dict(type='SegTTAModel')
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=(64, 32), keep_ratio=True),
+         dict(type='Resize', scale=(32, 16), keep_ratio=True)],
+        [dict(type='RandomFlip', prob=0., direction='horizontal'),
+         dict(type='RandomFlip', prob=1., direction='horizontal')],
+        [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]])]
+'''
+
+
 def _ckpt(path):
     return torch.load(path, map_location='cpu', weights_only=False)
 
@@ -49,6 +63,14 @@ def test_train_validate_test_resume(seg_data, tiny_imagenet_ckpt, tmp_path):
                         str(tmp_path / 'test'), '--cfg-options', *opts])
         text = res.stdout + res.stderr
         assert 'per class results' in text and 'sidewalk' in text and 'mIoU' in text
+
+    # --tta with the CSG config: the mixin applies to the wrapped model (SegTTAModel.module)
+    tta_cfg = tmp_path / 'tiny_csg_tta.py'
+    tta_cfg.write_text(TTA_CFG_TEXT.format(base=CSG_CFG))
+    res = run_tool(['tools/test.py', str(tta_cfg), osp.join(work, 'iter_4.pth'), '--tta',
+                    '--work-dir', str(tmp_path / 'test_tta'), '--cfg-options', *opts])
+    text = res.stdout + res.stderr
+    assert 'per class results' in text and 'mIoU' in text
 
     # resume and continue
     run_tool(['tools/train.py', CSG_CFG, '--work-dir', work, '--resume',

@@ -50,7 +50,8 @@ def _train_pipelines(dataset: dict) -> List[list]:
 def apply_csg_mixin(cfg: Config) -> Config:
     """Apply ``cfg.csg`` to a stock EncoderDecoder config (returns a new config).
 
-    * ``model.type``: ``EncoderDecoder`` -> ``CSGEncoderDecoder`` with ``regularizer``;
+    * ``model.type`` (or, for a test-time-augmentation wrapper such as ``SegTTAModel``, its
+      ``module``'s type): ``EncoderDecoder`` -> ``CSGEncoderDecoder`` with ``regularizer``;
     * ``model.data_preprocessor.type``: ``SegDataPreProcessor`` -> ``CSGSegDataPreProcessor``;
     * train pipeline: its ``PackSegInputs`` becomes ``csg.key_view`` (the key-view transform, made
       after every geometric transform) followed by ``PackCSGSegInputs`` (same ``meta_keys``);
@@ -77,6 +78,11 @@ def apply_csg_mixin(cfg: Config) -> Config:
                          "'configs/_base_/csg/csg_seg.py' to `_base_`")
     model = cfg.model
     model_type = _strip_scope(str(model.get('type')))
+    if model_type not in _MODEL_TYPES and isinstance(model.get('module'), dict):
+        # a test-time-augmentation wrapper (`tools/test.py --tta`: SegTTAModel(module=...)):
+        # the mixin applies to the wrapped model, whose state dict the checkpoint holds
+        model = model.module
+        model_type = _strip_scope(str(model.get('type')))
     if model_type not in _MODEL_TYPES:
         raise ValueError(
             f'The CSG mixin applies to mmseg EncoderDecoder models; model.type is '
