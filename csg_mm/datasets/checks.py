@@ -11,11 +11,15 @@ matches nothing) or a crash in the metric many iterations later:
 - 0 images with ``img_suffix`` in the image folder (:class:`FileNotFoundError`: "0 images with
   suffix .jpg in DIR", with the suffixes that are there); likewise 0 labels with
   ``seg_map_suffix`` (the labels not converted yet when the sources are there);
+- ``data_root`` missing for a data set with a converter: the data is not there, download and
+  unpack it, then convert (the converter cannot run on a missing folder);
 - images without their label: an error naming them (:attr:`MISSING_LABELS` ``'error'``, targets;
-  always with ``ann_file``), or dropped with a warning (``'drop'``, training sources that have a
-  few unlabelled frames, such as GTA5);
+  always with ``ann_file``; with a converter, which has run since other labels are there: their
+  source labels are missing), or dropped with a warning (``'drop'``, training sources that have
+  a few unlabelled frames, such as GTA5);
 - ``expected_num`` (checked only when set, e.g. 500 for Cityscapes val in the config bases):
-  another count is an error naming the count found, the folders and, per subfolder, the counts;
+  another count is an error naming the count found, the folders and, per subfolder, the counts,
+  and the config key to change (``expected_num`` of this data set, named by its data_root);
 - a label of another size than its image (``check_sizes``, file headers only): an error naming
   both sizes and files;
 - the first label not single-channel with values in 0..18 and 255: an error saying the labels
@@ -26,6 +30,7 @@ The checks run for local paths only (other file backends are listed as mmseg doe
 import logging
 import os
 import os.path as osp
+import re
 from collections import Counter
 from typing import List, Optional
 
@@ -95,14 +100,23 @@ class CheckedSegDatasetMixin:
     def _prepare(self) -> str:
         return self.PREPARE.format(data_root=self.data_root or 'DATA_ROOT')
 
+    def _converter_command(self) -> Optional[str]:
+        """The converter command :attr:`PREPARE` names (``python tools/dataset_converters/...``),
+        or None for a data set used as released."""
+        match = re.search(r'`(python \S*dataset_converters/[^`]+)`', self._prepare())
+        return match.group(1) if match else None
+
     def _where(self) -> str:
         return f'data_prefix under data_root {self.data_root!r}'
 
     def _check_paths(self, img_dir: Optional[str], ann_dir: Optional[str]) -> None:
         name = self.DATASET_NAME
         if self.data_root and not osp.isdir(self.data_root):
-            raise FileNotFoundError(f'{name} data_root not found: {self.data_root} '
-                                    f'({self._prepare()})')
+            command = self._converter_command()
+            todo = (f'the {name} data is not there: download {name}, unpack it to '
+                    f'{self.data_root} (layout: docs/datasets.md), then convert its labels with '
+                    f'`{command}`' if command else self._prepare())
+            raise FileNotFoundError(f'{name} data_root not found: {self.data_root} ({todo})')
         if not img_dir or not osp.isdir(img_dir):
             raise FileNotFoundError(f'{name} image folder not found: {img_dir} ({self._where()}; '
                                     f'{self._prepare()})')
@@ -157,9 +171,17 @@ class CheckedSegDatasetMixin:
                 logger='current',
                 level=logging.WARNING)
             return [d for d, ok in zip(data_list, has_label) if ok]
+        msg = (f'{self.DATASET_NAME}: {len(missing)} of {len(data_list)} image(s) have no label '
+               f'with suffix {self.seg_map_suffix}: {_few(missing)}')
+        command = self._converter_command()
+        if command is None:
+            raise FileNotFoundError(f'{msg} ({self._prepare()})')
         raise FileNotFoundError(
-            f'{self.DATASET_NAME}: {len(missing)} of {len(data_list)} image(s) have no label '
-            f'with suffix {self.seg_map_suffix}: {_few(missing)} ({self._prepare()})')
+            f'{msg}. The other labels are converted, so the converter has run; it converts every '
+            'source label and lists the images whose source label is missing in its report '
+            '("images without label"). Restore these labels from the download and run '
+            f'`{command}` again (it converts only what is new), or remove these images; if the '
+            'converter failed on them, its report names the error')
 
     def _check_count(self, data_list: List[dict], img_dir: str) -> None:
         if self.expected_num is None or len(data_list) == self.expected_num:
@@ -172,7 +194,13 @@ class CheckedSegDatasetMixin:
             f'{self.DATASET_NAME}: found {len(data_list)} image/label pairs with suffixes '
             f'{self.img_suffix} / {self.seg_map_suffix} in {img_dir}, expected '
             f'{self.expected_num}{detail}: {what}; results on another set are not comparable. '
-            'Complete the data, or set expected_num=None to use these files')
+            f'Complete the data, or set `expected_num` of this data set ({type(self).__name__}, '
+            f'data_root {self.data_root!r}) in the config: expected_num=None uses these files. '
+            'It is a key of the data set\'s dict in the dataloader, e.g. '
+            '`--cfg-options test_dataloader.dataset.expected_num=None`, or for a test set of '
+            'several data sets `test_dataloader.dataset.datasets.N.expected_num=None` with N '
+            'the position of this data set in `datasets` (docs/datasets.md, "Data in another '
+            'folder"); val_dataloader likewise')
 
     def _check_sizes(self, data_list: List[dict]) -> None:
         bad = []

@@ -320,3 +320,44 @@ def test_missing_data_message_names_directory_and_command(tmp_path):
     msg = str(exc.value)
     assert osp.join(root, 'validation/images') in msg
     assert f'python tools/dataset_converters/mapillary.py {root}' in msg
+
+
+# ------------------------------------------------------------ hints that say the right thing
+@pytest.mark.parametrize('name', ['mapillary', 'synthia', 'gta5'])
+def test_missing_data_root_says_download_then_convert(name, tmp_path):
+    # fresh-user review: "run gta5.py first" although gta5.py itself fails on a missing folder
+    cfg, *_ = _prepare(name, tmp_path)
+    missing = str(tmp_path / 'absent')
+    with pytest.raises(FileNotFoundError) as exc:
+        _build(dict(cfg, data_root=missing))
+    msg = str(exc.value)
+    assert f'data is not there: download {_build(cfg).DATASET_NAME}, unpack it to {missing}' in msg
+    assert f'then convert its labels with `python tools/dataset_converters/{name}.py {missing}`' \
+        in msg
+    assert 'first' not in msg
+
+
+def test_mapillary_missing_source_label_not_told_to_run_converter_first(tmp_path):
+    # an image whose label is missing in the SOURCE: the converter ran and reported the orphan
+    from csg_mm.datasets.converters import mapillary
+    root = make_mapillary(str(tmp_path / 'm'), num=3, mismatch=False, orphans=False)
+    os.remove(osp.join(root, 'validation', 'labels', 'mpl0001.png'))
+    summary = mapillary.convert(root)
+    assert summary['images_without_label'] == ['validation/mpl0001']
+    with pytest.raises(FileNotFoundError) as exc:
+        _build(dict(type='Mapillary19Dataset', data_root=root))
+    msg = str(exc.value)
+    assert '1 of 3 image(s) have no label with suffix .png' in msg and 'mpl0001.png' in msg
+    assert 'the converter has run' in msg and '"images without label"' in msg
+    assert 'Restore these labels from the download' in msg and 'first' not in msg
+
+
+def test_expected_num_names_the_config_key(tmp_path):
+    cfg, *_ = _prepare('mapillary', tmp_path)
+    with pytest.raises(ValueError) as exc:
+        _build(dict(cfg, expected_num=2000))
+    msg = str(exc.value)
+    assert (f"set `expected_num` of this data set (Mapillary19Dataset, data_root "
+            f"{cfg['data_root']!r}) in the config") in msg
+    assert '`--cfg-options test_dataloader.dataset.expected_num=None`' in msg
+    assert '`test_dataloader.dataset.datasets.N.expected_num=None` with N the position' in msg

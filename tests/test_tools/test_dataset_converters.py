@@ -148,7 +148,9 @@ def test_synthia_idempotent_sources_untouched(synthia):
     before = _digest(synthia)
     conv.convert(synthia)
     after_first = {k: v for k, v in _digest(synthia).items() if 'TrainIds' in k}
-    assert len(after_first) == 4
+    # 4 labels and the record of the table (GT/LABELS_labelTrainIds.json), both kept on re-runs
+    assert len([k for k in after_first if k.endswith('.png')]) == 4
+    assert osp.join('GT', 'LABELS_labelTrainIds.json') in after_first
     summary = conv.convert(synthia)
     assert set(summary['by_status']) == {'up-to-date'}
     now = _digest(synthia)
@@ -398,3 +400,146 @@ def test_gta5_refuses_converted_label_without_ignore(tmp_path, capsys):
     Image.fromarray(np.full((48, 64), 7, np.uint8)).save(osp.join(root, 'labels', '00001.png'))
     assert gta5_tool.main([root]) == 1
     assert 'already converted 00001' in capsys.readouterr().out
+
+
+# ------------------------------------------------ nothing already written is overwritten
+def test_gta5_refuses_split_list_replaced_in_place(tmp_path, capsys):
+    # fresh-user review: --split-dir DATA_ROOT replaced the user's train.txt (1 2 5 6 7) by the
+    # filtered list (00001 00002); refused before any conversion, the list untouched
+    root = make_gta5(tmp_path / 'gta5')
+    train = osp.join(root, 'train.txt')
+    with open(train, 'w') as f:
+        f.write('1\n2\n5\n6\n7\n')
+    assert gta5_tool.main([root, '--split-dir', root]) == 2
+    err = capsys.readouterr().err
+    assert train in err and 'not overwritten' in err and '--out-dir' in err
+    with open(train) as f:
+        assert f.read() == '1\n2\n5\n6\n7\n'
+    assert not [n for n in os.listdir(osp.join(root, 'labels')) if 'TrainIds' in n]
+    assert not osp.exists(osp.join(root, 'all.txt'))
+
+
+def test_gta5_refuses_user_list_with_other_content(tmp_path, capsys):
+    root = make_gta5(tmp_path / 'gta5')
+    all_txt = osp.join(root, 'all.txt')
+    with open(all_txt, 'w') as f:
+        f.write('00001\n')  # the user's own all.txt
+    assert gta5_tool.main([root]) == 2
+    err = capsys.readouterr().err
+    assert all_txt in err and 'not written by this converter' in err and 'remove' in err
+    with open(all_txt) as f:
+        assert f.read() == '00001\n'
+    assert not osp.exists(osp.join(root, 'gta5_lists.json'))
+
+
+def test_gta5_leaves_identical_list(tmp_path):
+    root = make_gta5(tmp_path / 'gta5')
+    all_txt = osp.join(root, 'all.txt')
+    with open(all_txt, 'w') as f:
+        f.write('00001\n00002\n00003\n00004\n')  # what the converter writes
+    os.utime(all_txt, (1, 1))
+    assert gta5_tool.main([root]) == 0
+    assert os.stat(all_txt).st_mtime == 1
+
+
+def test_gta5_updates_own_list_not_edited_one(tmp_path, capsys):
+    root = make_gta5(tmp_path / 'gta5')
+    assert gta5_tool.main([root]) == 0  # all.txt: 00001..00004, hash recorded
+    assert gta5_tool.main([root, '--on-mismatch', 'skip']) == 0  # ours: updated, reported
+    assert 'lists updated (written by an earlier run, content changed): all.txt' in \
+        capsys.readouterr().out
+    all_txt = osp.join(root, 'all.txt')
+    with open(all_txt) as f:
+        assert f.read() == '00001\n00003\n00004\n'
+    with open(all_txt, 'a') as f:
+        f.write('00002\n')  # edited by the user since: no longer ours
+    assert gta5_tool.main([root, '--on-mismatch', 'skip']) == 2
+    assert all_txt in capsys.readouterr().err
+    with open(all_txt) as f:
+        assert f.read() == '00001\n00003\n00004\n00002\n'
+
+
+def _swap_road_sky(config, dst):
+    with open(config) as f:
+        cfg = json.load(f)
+    names = [label['name'] for label in cfg['labels']]
+    road, sky = names.index('construction--flat--road'), names.index('nature--sky')
+    cfg['labels'][road], cfg['labels'][sky] = cfg['labels'][sky], cfg['labels'][road]
+    with open(dst, 'w') as f:
+        json.dump(cfg, f)
+    return road, sky
+
+
+def test_mapillary_refuses_other_mapping_than_record(mapillary, capsys):
+    # fresh-user review: a swapped config.json kept every label (timestamps) but rewrote the
+    # record; now refused, record and labels untouched
+    assert mapillary_tool.main([mapillary]) == 0
+    out_dir = osp.join(mapillary, 'validation', 'labels_trainIds')
+    before = _digest(osp.join(mapillary, 'validation'))
+    swapped = osp.join(mapillary, 'config_swapped.json')
+    road, sky = _swap_road_sky(osp.join(mapillary, 'config.json'), swapped)
+    assert mapillary_tool.main([mapillary, '--config', swapped]) == 2
+    err = capsys.readouterr().err
+    assert f'{out_dir}.json differs' in err
+    assert (f'label id {road}: construction--flat--road -> 0 in the record, nature--sky -> 10 '
+            'now') in err
+    assert f'Remove {out_dir} and {out_dir}.json' in err
+    assert _digest(osp.join(mapillary, 'validation')) == before
+
+
+def test_mapillary_refuses_record_of_other_table(mapillary, capsys):
+    # e.g. labels made by an older csg_mm whose table differed
+    assert mapillary_tool.main([mapillary]) == 0
+    record = osp.join(mapillary, 'validation', 'labels_trainIds.json')
+    with open(record) as f:
+        rec = json.load(f)
+    rec['table']['nature--sky'] = 255
+    rec['convention'] = 'old'
+    with open(record, 'w') as f:
+        json.dump(rec, f)
+    assert mapillary_tool.main([mapillary]) == 2
+    err = capsys.readouterr().err
+    assert "convention: 'old' in the record, 'robustnet' now" in err
+    assert 'nature--sky -> 255 in the record, nature--sky -> 10 now' in err
+    with open(record) as f:
+        assert json.load(f) == rec
+
+
+def test_mapillary_refuses_labels_without_record(mapillary, capsys):
+    assert mapillary_tool.main([mapillary]) == 0
+    record = osp.join(mapillary, 'validation', 'labels_trainIds.json')
+    os.remove(record)
+    assert mapillary_tool.main([mapillary]) == 2
+    err = capsys.readouterr().err
+    assert f'holds labels but no record {record}' in err
+    assert not osp.exists(record)
+
+
+def test_mapillary_same_mapping_leaves_record(mapillary):
+    assert mapillary_tool.main([mapillary]) == 0
+    record = osp.join(mapillary, 'validation', 'labels_trainIds.json')
+    os.utime(record, (1, 1))
+    assert mapillary_tool.main([mapillary]) == 0
+    assert os.stat(record).st_mtime == 1
+
+
+@pytest.mark.parametrize('name,record', [('gta5', 'labels_labelTrainIds.json'),
+                                         ('synthia', 'GT/LABELS_labelTrainIds.json')])
+def test_beside_converters_refuse_other_table_than_record(tmp_path, capsys, name, record):
+    # labels made with another table (e.g. by an older csg_mm): refused, nothing rewritten
+    root = (make_gta5 if name == 'gta5' else make_synthia)(tmp_path / name)
+    tool = gta5_tool if name == 'gta5' else synthia_tool
+    tool.main([root])
+    record = osp.join(root, record)
+    with open(record) as f:
+        rec = json.load(f)
+    first = next(iter(rec['table']))
+    rec['table'][first] = 255
+    with open(record, 'w') as f:
+        json.dump(rec, f)
+    before = _digest(root)
+    assert tool.main([root]) == 2
+    err = capsys.readouterr().err
+    assert f'{record} differs: label id 0: {first} -> 255 in the record' in err
+    assert 'Remove the *_labelTrainIds.png files in' in err
+    assert _digest(root) == before

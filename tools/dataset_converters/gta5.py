@@ -6,10 +6,15 @@ Writes ``labels/XXXXX_labelTrainIds.png`` next to the sources (never modified) a
 (usable frame ids) to ``--out-dir`` (default DATA_ROOT); with ``--split-dir DIR`` holding id
 lists (e.g. the public split's ``train.txt``, ``val.txt``, ``test.txt``; ids like ``1``,
 ``00001`` or ``00001.png``) each list is written there too, keeping only usable frames.
-Idempotent; size mismatches (GTA5 frames 15188, 17705, ...) are resized with nearest neighbour
+A list is never overwritten unless this converter wrote it (hashes in ``gta5_lists.json``;
+an identical one is left): your own ``train.txt`` in the output folder (e.g. ``--split-dir
+DATA_ROOT``) is refused, naming it; pass another ``--out-dir``. The table applied is recorded in
+``labels_labelTrainIds.json``; a run with another table is refused. Idempotent; size
+mismatches (GTA5 frames 15188, 17705, ...) are resized with nearest neighbour
 (``--on-mismatch resize``, default) or excluded (``skip``); labels that already hold train ids
 are refused, never mapped twice. Logic: ``csg_mm/datasets/converters/gta5.py``.
-Exit status: 0 done, 1 some labels failed or were refused, 2 bad input.
+Exit status: 0 done, 1 some labels failed or were refused, 2 bad input, a list it would
+overwrite or a record of another table.
 """
 import argparse
 import os.path as osp

@@ -10,9 +10,12 @@ the table applied as ``{split}/labels_trainIds.json``; a non-default ``--convent
 downscaled to a shorter side of N pixels (images bicubic, labels nearest neighbour) to
 ``{split}/images_sN`` and ``{split}/labels_trainIds_sN``. Idempotent; image/label size mismatches
 are resized with nearest neighbour (``--on-mismatch resize``, default) or excluded (``skip``);
-labels that already hold train ids are refused, never mapped twice. Logic:
+labels that already hold train ids are refused, never mapped twice. A run whose table differs
+from the one recorded in the ``.json`` (another ``--config``, a changed table) is refused before
+any work, naming the record and the differences: remove the folder and its record first. Logic:
 ``csg_mm/datasets/converters/mapillary.py``.
-Exit status: 0 done, 1 some labels failed or were refused, 2 bad input.
+Exit status: 0 done, 1 some labels failed or were refused, 2 bad input or a record of another
+table.
 """
 import argparse
 import os.path as osp

@@ -6,8 +6,10 @@ Reads ``GT/LABELS/XXXXXXX.png`` (16-bit; class id in the channel OpenCV's IMREAD
 last) and writes ``GT/LABELS/XXXXXXX_labelTrainIds.png`` next to it (sources never modified;
 table: docs/datasets.md). Idempotent; size mismatches are resized with nearest neighbour
 (``--on-mismatch resize``, default) or excluded (``skip``); labels that already hold train ids are
-refused, never mapped twice. Logic: ``csg_mm/datasets/converters/synthia.py``.
-Exit status: 0 done, 1 some labels failed or were refused, 2 bad input.
+refused, never mapped twice. The table applied is recorded in ``GT/LABELS_labelTrainIds.json``; a
+run with another table is refused. Logic: ``csg_mm/datasets/converters/synthia.py``.
+Exit status: 0 done, 1 some labels failed or were refused, 2 bad input or a record of another
+table.
 """
 import argparse
 import os.path as osp

@@ -6,6 +6,9 @@
 # gt/{fog,night,rain,snow}/val/GOPRxxxx/*_gt_labelTrainIds.png (19 Cityscapes train ids).
 # `expected_num` checks the count (set it to None to test on a subset). Every variable is prefixed
 # so that the target bases can be sibling `_base_` files.
+# acdc_val_data_root: read when this file is parsed; setting it in a child config or
+# with --cfg-options changes nothing. Set the dataloader's data_root instead
+# (docs/datasets.md, "Data in another folder").
 acdc_val_data_root = 'data/acdc/'
 acdc_test_pipeline = [
     dict(type='LoadImageFromFile'),

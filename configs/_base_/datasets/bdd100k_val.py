@@ -5,6 +5,9 @@
 # `CheckedBDD100KDataset` = mmseg's BDD100KDataset (same samples) + checks: a missing folder or
 # label is named, and the count is checked against `expected_num` (set it to None to test on a
 # subset). Every variable is prefixed so that the target bases can be sibling `_base_` files.
+# bdd100k_val_data_root: read when this file is parsed; setting it in a child config or
+# with --cfg-options changes nothing. Set the dataloader's data_root instead
+# (docs/datasets.md, "Data in another folder").
 bdd100k_val_data_root = 'data/bdd100k/'
 bdd100k_test_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -6,6 +6,9 @@
 # or label is named, and the count is checked against `expected_num` (set it to None to test on a
 # subset, e.g. tiny test data). Every variable is prefixed so that the target bases can be
 # sibling `_base_` files.
+# cityscapes_val_data_root: read when this file is parsed; setting it in a child config or
+# with --cfg-options changes nothing. Set the dataloader's data_root instead
+# (docs/datasets.md, "Data in another folder").
 cityscapes_val_data_root = 'data/cityscapes/'
 cityscapes_test_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -1,5 +1,8 @@
 # Train on GTA5 (synthetic), validate and test on Cityscapes val (real, full 1024 x 2048, single
 # scale). GTA5 labels must be converted first: python tools/dataset_converters/gta5.py data/gta5
+# gta5_root (like cityscapes_root): read when this file is parsed; setting it in a child config or
+# with --cfg-options changes nothing. Set the dataloader's data_root instead
+# (docs/datasets.md, "Data in another folder").
 gta5_root = 'data/gta5/'
 cityscapes_root = 'data/cityscapes/'
 crop_size = (512, 512)

@@ -5,6 +5,9 @@
 # view. No dataloader here: configs wrap `gta5_train_dataset`
 # (alone, or in a ConcatDataset with synthia_train_dataset). Every variable is prefixed so that
 # the dataset bases can be sibling `_base_` files.
+# gta5_train_data_root: read when this file is parsed; setting it in a child config or
+# with --cfg-options changes nothing. Set the dataloader's data_root instead
+# (docs/datasets.md, "Data in another folder").
 gta5_train_data_root = 'data/gta5/'
 gta5_crop_size = (512, 512)
 gta5_train_pipeline = [

@@ -6,10 +6,14 @@
 # aspect ratio (short side 1024 for 4:3 and 16:9 images), single scale; the mIoU is computed at the
 # label's own resolution (mmseg resizes the prediction back). With the converter's
 # `--short-side 1024` the images and labels are downscaled offline instead (faster decoding; the
-# metric is then computed at that resolution): set mapillary_val_dataset's data_prefix to the
-# folders it prints.
+# metric is then computed at that resolution): point the test set's data_prefix at the folders it
+# prints, as in docs/datasets.md "Data in another folder" (redefining mapillary_val_dataset in a
+# child config changes nothing).
 # `expected_num` checks the count (set it to None to test on a subset). Every variable is prefixed
 # so that the target bases can be sibling `_base_` files.
+# mapillary_val_data_root: read when this file is parsed; setting it in a child config or
+# with --cfg-options changes nothing. Set the dataloader's data_root instead
+# (docs/datasets.md, "Data in another folder").
 mapillary_val_data_root = 'data/mapillary/'
 mapillary_test_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -6,6 +6,9 @@
 # ConcatDataset with gta5_train_dataset). SYNTHIA has no terrain, truck or train pixels: SYNTHIA->X
 # results are reported over 16 (and 13) classes. Every variable is prefixed so that the dataset
 # bases can be sibling `_base_` files.
+# synthia_train_data_root: read when this file is parsed; setting it in a child config or
+# with --cfg-options changes nothing. Set the dataloader's data_root instead
+# (docs/datasets.md, "Data in another folder").
 synthia_train_data_root = 'data/synthia/'
 synthia_crop_size = (512, 512)
 synthia_train_pipeline = [

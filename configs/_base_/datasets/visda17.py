@@ -5,6 +5,9 @@
 # Flip-averaged evaluation (authors' protocol): add visda17_flip_tta.py, run tools/test.py --tta.
 
 dataset_type = 'VisDA17Dataset'
+# data_root: read when this file is parsed; setting it in a child config or
+# with --cfg-options changes nothing. Set the dataloader's data_root instead
+# (docs/datasets.md, "Data in another folder").
 data_root = 'data/visda17'
 
 # Both views are normalised with the ImageNet mean / std (images are loaded BGR, hence to_rgb).

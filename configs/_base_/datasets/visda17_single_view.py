@@ -3,6 +3,9 @@
 # mmpretrain's standard ClsDataPreprocessor and pseudo_collate. Evaluation as in visda17.py.
 
 dataset_type = 'VisDA17Dataset'
+# data_root: read when this file is parsed; setting it in a child config or
+# with --cfg-options changes nothing. Set the dataloader's data_root instead
+# (docs/datasets.md, "Data in another folder").
 data_root = 'data/visda17'
 
 # becomes model.data_preprocessor (ImageClassifier's default type ClsDataPreprocessor)

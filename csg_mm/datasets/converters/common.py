@@ -14,8 +14,11 @@ ignore) next to or away from the sources, with the same rules for every data set
   written and one from an earlier run is removed (status ``mismatch-skipped``);
 - an optional ``short_side`` downscales image and label together (image bicubic, label nearest
   neighbour) so that the shorter side is ``short_side`` pixels (images already smaller are kept);
-- a broken file is recorded (status ``error``) and does not stop the other tasks.
+- a broken file is recorded (status ``error``) and does not stop the other tasks;
+- the table applied is recorded beside the labels; a run with another table is refused before
+  any work (:func:`check_record`), so that kept labels and their record always agree.
 """
+import json
 import os
 import os.path as osp
 import sys
@@ -217,16 +220,92 @@ def run(tasks: List[Task], nproc: int, on_mismatch: str, images: Dict[str, str],
         on_mismatch=on_mismatch)
 
 
+def record_differences(old: dict, new: dict) -> List[str]:
+    """What differs between two mapping records (``*.json`` beside a converter's labels): the
+    convention, the ignore index, the size and, per position in the table, the source label
+    (name or id) or its train id. Empty if both describe the same mapping (other keys, such as
+    the path of Mapillary's config file, do not count)."""
+    diff = [f'{key}: {old.get(key)!r} in the record, {new.get(key)!r} now'
+            for key in ('convention', 'ignore_index', 'short_side') if old.get(key) != new.get(key)]
+    old_items = list(dict(old.get('table') or {}).items())
+    new_items = list(new['table'].items())
+    for i in range(max(len(old_items), len(new_items))):
+        a = old_items[i] if i < len(old_items) else None
+        b = new_items[i] if i < len(new_items) else None
+        if a != b:
+            diff.append(f'label id {i}: {a[0] + " -> " + str(a[1]) if a else "none"} in the '
+                        f'record, {b[0] + " -> " + str(b[1]) if b else "none"} now')
+    return diff
+
+
+def _read_json(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def check_record(out_dir: str, path: str, record: dict, require: bool, todo: str) -> None:
+    """Refuse to convert into ``out_dir`` when the labels there were made with another mapping.
+
+    ``path`` records the mapping the labels in ``out_dir`` were made with. Labels newer than
+    their source are kept (timestamps only), so a table change (another Mapillary
+    ``config.json`` or convention, a csg_mm upgrade) would otherwise leave old labels under a
+    record that no longer describes them. The mapping is compared, not timestamps.
+
+    Args:
+        out_dir (str): The folder of the labels.
+        path (str): The record (``.json``).
+        record (dict): This run's record (``table`` ordered as the source label ids).
+        require (bool): Refuse labels in ``out_dir`` without a record too (``*.png`` there).
+        todo (str): What to do, appended to the message.
+
+    Raises:
+        ConversionError: the record differs from ``record`` (naming it and the differences),
+            cannot be read, or is missing while ``out_dir`` holds labels and ``require``.
+    """
+    if not osp.isfile(path):
+        if require and osp.isdir(out_dir) and any(n.endswith('.png') for n in os.listdir(out_dir)):
+            raise ConversionError(f'{out_dir} holds labels but no record {path} of the mapping '
+                                  f'they were made with; not mixed with new ones. {todo}')
+        return
+    try:
+        diff = record_differences(_read_json(path), record)
+    except (OSError, ValueError, TypeError, AttributeError) as e:
+        raise ConversionError(f'cannot read the mapping record {path} ({type(e).__name__}: '
+                              f'{e}). {todo}') from None
+    if diff:
+        few = '; '.join(diff[:5]) + (f' ... (+{len(diff) - 5} more)' if len(diff) > 5 else '')
+        raise ConversionError(
+            f'the labels in {out_dir} were made with another mapping than this run\'s ({path} '
+            f'differs: {few}); not converted (the old labels would be kept under a new '
+            f'record). {todo}')
+
+
+def write_record(record: dict, path: str) -> None:
+    """Write ``record`` to ``path`` (temporary name, then renamed); an identical one is left."""
+    if osp.isfile(path) and _read_json(path) == record:
+        return
+    tmp = osp.join(osp.dirname(path), f'{TMP_PREFIX}{osp.basename(path)}.{os.getpid()}')
+    with open(tmp, 'w') as f:
+        json.dump(record, f, indent=1)
+    os.replace(tmp, path)
+
+
 def convert_beside(data_root: str, name: str, img_dir: str, label_dir: str,
                    decode: Callable[[str], np.ndarray], nproc: int, on_mismatch: str,
                    img_suffix: str = '.png', label_suffix: str = '.png',
-                   out_suffix: str = '_labelTrainIds.png') -> dict:
+                   out_suffix: str = '_labelTrainIds.png',
+                   table: Optional[Dict[int, int]] = None) -> dict:
     """Convert every ``DATA_ROOT/label_dir/ID{label_suffix}`` to
     ``DATA_ROOT/label_dir/ID{out_suffix}`` next to it, pairing it with
-    ``DATA_ROOT/img_dir/ID{img_suffix}`` (GTA5, SYNTHIA). Returns :func:`run`'s summary.
+    ``DATA_ROOT/img_dir/ID{img_suffix}`` (GTA5, SYNTHIA). ``table`` (source id -> train id,
+    all others 255) is recorded in ``DATA_ROOT/label_dir{out_suffix without .png}.json``
+    (e.g. ``labels_labelTrainIds.json``); a run with another table is refused
+    (:func:`check_record`; labels of a version that wrote no record are kept and the record
+    written). Returns :func:`run`'s summary plus ``record`` (its path).
 
     Raises:
-        ConversionError: a bad option, a missing folder, or no source label.
+        ConversionError: a bad option, a missing folder, no source label, or a record of another
+            table.
     """
     check_options(nproc, on_mismatch)
     require_dir(data_root, f'{name} data root', f'a folder holding {img_dir}/ and {label_dir}/')
@@ -234,6 +313,12 @@ def convert_beside(data_root: str, name: str, img_dir: str, label_dir: str,
                             f'{label_dir}/ID{label_suffix} under {data_root}')
     images_at = require_dir(osp.join(data_root, img_dir), f'{name} image folder',
                             f'{img_dir}/ID{img_suffix} under {data_root}')
+    record_path = labels_at + osp.splitext(out_suffix)[0] + '.json'
+    record = dict(ignore_index=255,
+                  table={str(k): int(v) for k, v in sorted((table or {}).items())})
+    check_record(labels_at, record_path, record, require=False, todo=(
+        f'Remove the *{out_suffix} files in {labels_at} and {record_path} (the old labels) and '
+        'run again, or use the csg_mm version they were made with'))
     remove_temporaries(labels_at)
     labels = list_files(labels_at, label_suffix, exclude_suffix=out_suffix)
     images = list_files(images_at, img_suffix)
@@ -241,7 +326,8 @@ def convert_beside(data_root: str, name: str, img_dir: str, label_dir: str,
         raise ConversionError(f'0 labels with suffix {label_suffix} in {labels_at}')
     tasks = [Task(decode, i, labels[i], images.get(i), osp.join(labels_at, i + out_suffix),
                   on_mismatch) for i in sorted(labels)]
-    return run(tasks, nproc, on_mismatch, images, labels)
+    write_record(record, record_path)
+    return dict(run(tasks, nproc, on_mismatch, images, labels), record=record_path)
 
 
 def failed(summary: dict) -> bool:

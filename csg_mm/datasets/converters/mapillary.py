@@ -15,6 +15,9 @@ Outputs (the rules shared by all converters are in :mod:`.common`)::
     {split}/images_sN/XXXX.jpg                           with --short-side N only (JPEG q95)
     {split}/labels_trainIds[_CONVENTION][_sN].json       the table applied (name -> train id)
 
+A run whose table differs from the record (another ``--config``, a changed table) is refused
+before any work (:func:`check_mapping`), as are labels there without a record.
+
 ``_CONVENTION`` is left out for the default convention (``robustnet``).
 """
 import json
@@ -37,11 +40,13 @@ from .common import (
     ConversionError,
     Task,
     check_options,
+    check_record,
     format_summary,
     list_files,
     remove_temporaries,
     require_dir,
     run,
+    write_record,
 )
 
 CONFIG_NAMES = ('config.json', 'config_v1.2.json')
@@ -116,6 +121,14 @@ def output_names(convention: str, short_side: Optional[int]) -> dict:
                 images=f'images_s{short_side}' if short_side else 'images')
 
 
+def check_mapping(out_dir: str, record: dict) -> None:
+    """:func:`.common.check_record` for one split's output folder ``out_dir`` (labels there
+    without a record are refused too: every earlier version wrote one)."""
+    check_record(out_dir, out_dir + '.json', record, require=True, todo=(
+        f'Remove {out_dir} and {out_dir}.json (the old labels) and run again, or run with the '
+        'label definitions (--config) and --convention the labels were made with'))
+
+
 def convert(data_root: str,
             splits=('validation', ),
             nproc: int = 1,
@@ -150,7 +163,11 @@ def convert(data_root: str,
     table = {n: int(lut[i]) for i, n in enumerate(names)}
     outs = output_names(convention, short_side)
 
-    tasks, images, labels, outputs = [], {}, {}, {}
+    tasks, images, labels, outputs, records = [], {}, {}, {}, {}
+    record = dict(config=osp.abspath(config), convention=convention, short_side=short_side,
+                  ignore_index=IGNORE_INDEX, table=table)
+    for split in splits:
+        check_mapping(osp.join(data_root, split, outs['labels']), record)
     for split in splits:
         if split not in SPLITS:
             raise ConversionError(f'unknown split {split!r}; choose from {list(SPLITS)}')
@@ -183,10 +200,9 @@ def convert(data_root: str,
         labels.update({f'{split}/{k}': v for k, v in split_labels.items()})
         outputs[split] = dict(img_path=osp.join(split, outs['images']),
                               seg_map_path=osp.join(split, outs['labels']))
-        record = dict(config=osp.abspath(config), convention=convention, short_side=short_side,
-                      ignore_index=IGNORE_INDEX, table=table)
-        with open(out_dir + '.json', 'w') as f:
-            json.dump(record, f, indent=1)
+        records[out_dir + '.json'] = out_dir
+    for path in records:
+        write_record(record, path)
     summary = run(tasks, nproc, on_mismatch, images, labels)
     summary.update(outputs=outputs, table=table, config=config, convention=convention)
     return summary

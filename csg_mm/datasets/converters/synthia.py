@@ -63,4 +63,4 @@ def convert(data_root: str, nproc: int = 1, on_mismatch: str = 'resize') -> dict
         ConversionError: a missing folder, no labels, or a bad option.
     """
     return convert_beside(data_root, 'SYNTHIA', IMG_DIR, LABEL_DIR, decode, nproc, on_mismatch,
-                          out_suffix=OUT_SUFFIX)
+                          out_suffix=OUT_SUFFIX, table=SYNTHIA_ID_TO_TRAIN_ID)
