@@ -28,7 +28,8 @@ def parse_args(argv=None):
         nargs='?',
         type=str,
         const='auto',
-        help='resume from CKPT if given, else from the latest checkpoint in the work dir')
+        help='resume from CKPT if given, else from the latest checkpoint in the work dir (none '
+        'there: a NEW run starts, with a warning in the log)')
     parser.add_argument(
         '--amp', action='store_true', help='enable automatic-mixed-precision training')
     parser.add_argument(
@@ -103,14 +104,18 @@ def merge_args(cfg, args):
             raise CLIError('--amp needs optim_wrapper.type "OptimWrapper", '
                            f'but the config has "{wrapper_type}"')
 
+    args.new_run = False
+    if args.resume == 'auto':  # the latest checkpoint of the work dir, if it has one
+        from csg_mm.utils.checkpoint import find_resume_checkpoint
+        latest = find_resume_checkpoint(cfg.work_dir)
+        if latest is None:  # a new run, as configured (load_from kept); main() logs a warning
+            args.new_run, cfg.resume = True, False
+        else:
+            args.resume = latest
     if args.resume not in (None, 'auto'):
         from csg_mm.utils.checkpoint import check_resumable
         check_checkpoint(args.resume, 'resume checkpoint')
         check_resumable(args.resume)  # a weights-only file: one clear error, before building
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
     check_checkpoint(cfg.get('load_from'), 'load_from checkpoint')
@@ -144,6 +149,9 @@ def main(argv=None):
         ensure_writable_dir(cfg.work_dir)
         setup_cpu_distributed(cfg, args.launcher)
         runner = build_runner(cfg)
+        if args.new_run:  # in the run's log file, not only on the console
+            from csg_mm.utils.checkpoint import new_run_message
+            runner.logger.warning(new_run_message(cfg.work_dir, cfg.get('load_from')))
         runner.train()
     except (CLIError, DistLaunchError, NotResumableError, UnsafeCheckpointError) as exc:
         return _fail(str(exc))

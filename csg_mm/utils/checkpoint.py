@@ -273,3 +273,59 @@ def check_resumable(filename: str, need_param_schedulers: bool = False) -> None:
             f'run needs; it is {kind}. Resume from a checkpoint the training run wrote '
             '(WORK_DIR/iter_N.pth or epoch_N.pth), or start a NEW run from these weights with '
             f'load_from (tools/train.py CONFIG --cfg-options load_from={filename}).')
+
+
+class ResumeMismatchError(NotResumableError):
+    """The resumed run would not continue the checkpoint's sample stream (another batch size,
+    number of processes, seed or dataset length than when the checkpoint was written)."""
+
+
+# mmengine 0.10.7's CheckpointHook writes the path of the newest checkpoint to this file of the
+# work dir; its Runner resumes that file for ``resume=True`` without ``load_from``
+LAST_CHECKPOINT_FILE = 'last_checkpoint'
+
+
+def find_resume_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint that resuming without a path (``tools/train.py CONFIG --resume``) resumes.
+
+    Args:
+        work_dir (str): The run's work dir.
+
+    Returns:
+        str or None: The path in ``WORK_DIR/last_checkpoint`` (as mmengine's
+        ``find_latest_checkpoint``), or None when the work dir holds no checkpoint at all (a new
+        run: the first launch of an auto-resumed job, or a mistyped work dir).
+
+    Raises:
+        NotResumableError: ``last_checkpoint`` names a file that does not exist, or the work dir
+            holds ``*.pth`` files but no ``last_checkpoint`` (mmengine would start a new run and
+            overwrite them).
+    """
+    record = osp.join(work_dir, LAST_CHECKPOINT_FILE)
+    if osp.isfile(record):
+        with open(record) as f:
+            latest = f.read().strip()
+        if '://' not in latest and not osp.isfile(latest):
+            raise NotResumableError(
+                f'cannot resume: {record} names the checkpoint "{latest}", which does not exist '
+                '(was the work dir moved?); resume a given file with --resume CKPT')
+        return latest
+    found = sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) \
+        if osp.isdir(work_dir) else []
+    if found:
+        raise NotResumableError(
+            f'cannot resume: the work dir {work_dir} holds checkpoints ({", ".join(found[:5])}'
+            f'{", ..." if len(found) > 5 else ""}) but no {LAST_CHECKPOINT_FILE} file naming the '
+            'latest one, and a new run would overwrite them; resume one of them with '
+            '--resume CKPT, or start a new run in another work dir')
+    return None
+
+
+def new_run_message(work_dir: str, load_from: Optional[str] = None) -> str:
+    """The warning logged when resuming finds no checkpoint in ``work_dir`` (see
+    :func:`find_resume_checkpoint`) and a NEW run starts."""
+    init = f'initialised from load_from={load_from}' if load_from else 'as the config says'
+    return (f'--resume found no checkpoint in the work dir {osp.abspath(work_dir)}: a NEW run '
+            f'starts from iteration 0 ({init}). Expected on the first launch of an '
+            'auto-resumed job; otherwise check --work-dir (or give the checkpoint: '
+            '--resume CKPT).')

@@ -26,9 +26,13 @@ Sampler conversion: a train dataloader config with mmengine's ``InfiniteSampler`
 ``round_up``; any other sampler or a ``batch_sampler`` is refused with a ``ValueError``.
 Resuming also checks the checkpoint first (:func:`csg_mm.utils.checkpoint.check_resumable`).
 The same seed, batch size, dataset and number of processes as the interrupted run are needed
-for the resumed run to see the same data.
+for the resumed run to see the same data: the loops record them in the message hub (runtime info
+``sample_stream``, saved in every checkpoint) and refuse to resume with other values
+(:func:`check_sample_stream`). Resuming without a checkpoint path in a work dir without
+checkpoints starts a new run with a WARNING in the log.
 """
 import copy
+import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.dist import broadcast_object_list, get_rank
@@ -47,9 +51,16 @@ from csg_mm.datasets.position_seeded_dataset import (
     seed_all,
 )
 from csg_mm.datasets.samplers import ResumableDefaultSampler, ResumableInfiniteSampler
-from csg_mm.utils.checkpoint import check_resumable
+from csg_mm.utils.checkpoint import (
+    ResumeMismatchError,
+    check_resumable,
+    find_resume_checkpoint,
+    new_run_message,
+)
 
 _STOCK_SAMPLERS = ('InfiniteSampler', 'DefaultSampler')
+# message hub runtime-info key of the sample-stream record (saved in checkpoints)
+SAMPLE_STREAM_KEY = 'sample_stream'
 
 
 def _type_name(obj_type) -> str:
@@ -121,10 +132,83 @@ def _check_resume_checkpoint(runner) -> None:
         return
     filename = runner._load_from
     if filename is None:
-        filename = find_latest_checkpoint(runner.work_dir)
-        if filename is None:
-            return  # nothing to resume: mmengine starts from scratch
+        filename = find_resume_checkpoint(runner.work_dir)
+        if filename is None:  # mmengine starts a new run: say so in the log
+            print_log(new_run_message(runner.work_dir), logger='current', level=logging.WARNING)
+            return
     check_resumable(filename, need_param_schedulers=bool(runner.param_schedulers))
+
+
+def sample_stream_state(dataloader: DataLoader) -> Dict[str, Union[int, bool]]:
+    """What the position of a resumable loop's sample stream depends on.
+
+    Returns:
+        dict: ``batch_size`` (per process), ``world_size`` (number of processes),
+        ``samples_per_iter`` (their product), ``seed`` (the sampler's), ``shuffle`` and
+        ``dataset_size`` (``len`` of the train dataset).
+    """
+    sampler = dataloader.sampler
+    batch_size, world_size = int(dataloader.batch_size), int(sampler.world_size)
+    return dict(batch_size=batch_size, world_size=world_size,
+                samples_per_iter=batch_size * world_size, seed=int(sampler.seed),
+                shuffle=bool(sampler.shuffle), dataset_size=len(dataloader.dataset))
+
+
+def check_sample_stream(saved: Optional[dict], current: dict, checkpoint: str) -> Optional[str]:
+    """Check that a resumed run continues the sample stream of ``checkpoint``.
+
+    Args:
+        saved (dict, optional): :func:`sample_stream_state` when the checkpoint was written
+            (None for checkpoints written before csg_mm recorded it).
+        current (dict): :func:`sample_stream_state` of the resumed run.
+        checkpoint (str): The checkpoint's name, for the messages.
+
+    Returns:
+        str or None: A warning when ``saved`` is None (the check cannot be made), else None.
+
+    Raises:
+        ResumeMismatchError: A recorded value differs; the message names the checkpoint, the
+            saved and current values, and what to do.
+    """
+    if saved is None:
+        return (f'checkpoint {checkpoint} has no record of the batch size and number of '
+                'processes it was trained with (written before csg_mm recorded them): the '
+                'resumed run continues its sample stream exactly only if they, the seed and the '
+                f'dataset are the same (now {_format_state(current)})')
+    differ = [key for key in current if key in saved and saved[key] != current[key]]
+    if differ:  # name the batch layout always, the other values where they differ
+        differ = list(_LAYOUT_KEYS) + [key for key in differ if key not in _LAYOUT_KEYS]
+        raise ResumeMismatchError(
+            f'cannot resume from "{checkpoint}": it was trained with '
+            f'{_format_state(saved, differ)}, this run has {_format_state(current, differ)}, so '
+            'it would not continue the checkpoint\'s sample stream (samples trained twice or '
+            'never; not an exact resume). Resume with the same batch size per process and the '
+            'same number of processes (e.g. tools/dist_train.sh CONFIG N --resume for a run '
+            'trained on N processes) and the same seed and dataset, or start a NEW run from '
+            f'its weights with --cfg-options load_from={checkpoint} in another work dir.')
+    return None
+
+
+_LAYOUT_KEYS = ('batch_size', 'world_size', 'samples_per_iter')
+
+
+def _format_state(state: dict, keys: Optional[Sequence[str]] = None) -> str:
+    return ', '.join(f'{key}={state.get(key)}' for key in (keys or state))
+
+
+def _check_and_record_sample_stream(loop) -> None:
+    """On resume, compare the checkpoint's sample-stream record with this run's; then record
+    this run's in the message hub (saved in each checkpoint)."""
+    runner = loop.runner
+    current = sample_stream_state(loop.dataloader)
+    if loop._iter > 0:  # resumed
+        checkpoint = (runner._load_from or find_latest_checkpoint(runner.work_dir)
+                      or runner.work_dir)
+        note = check_sample_stream(runner.message_hub.get_info(SAMPLE_STREAM_KEY), current,
+                                   checkpoint)
+        if note:
+            print_log(note, logger='current', level=logging.WARNING)
+    runner.message_hub.update_info(SAMPLE_STREAM_KEY, current)
 
 
 def _run_seed(runner) -> int:
@@ -155,6 +239,8 @@ class ResumableIterBasedTrainLoop(IterBasedTrainLoop):
     Raises:
         ValueError: Unsupported sampler / batch sampler (see :func:`resumable_dataloader_cfg`).
         NotResumableError: Resuming from a file that is not a runner checkpoint.
+        ResumeMismatchError: Resuming with another batch size, number of processes, seed or
+            dataset length than the checkpoint's (:func:`check_sample_stream`).
     """
 
     def __init__(self,
@@ -191,6 +277,7 @@ class ResumableIterBasedTrainLoop(IterBasedTrainLoop):
         self.runner.call_hook('before_train_epoch')
         sampler = self.dataloader.sampler
         sampler.seed = _run_seed(self.runner)
+        _check_and_record_sample_stream(self)
         sampler.set_start(self._iter * self.dataloader.batch_size)
         if self._iter > 0:
             print_log(
@@ -228,6 +315,8 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
     Raises:
         ValueError: Unsupported sampler / batch sampler (see :func:`resumable_dataloader_cfg`).
         NotResumableError: Resuming from a file that is not a runner checkpoint.
+        ResumeMismatchError: Resuming with another batch size, number of processes, seed or
+            dataset length than the checkpoint's (:func:`check_sample_stream`).
         RuntimeError: The resumed iteration does not lie in the resumed epoch (the dataset or
             the batch size changed since the checkpoint).
     """
@@ -249,6 +338,7 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
     def run(self):
         """Launch training (from ``self._epoch`` / ``self._iter``, set by ``Runner.resume``)."""
         self.dataloader.sampler.seed = _run_seed(self.runner)
+        _check_and_record_sample_stream(self)
         return super().run()
 
     def run_epoch(self) -> None:
@@ -283,4 +373,4 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
 
 
 __all__ = ['ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop',
-           'resumable_dataloader_cfg']
+           'check_sample_stream', 'resumable_dataloader_cfg', 'sample_stream_state']
