@@ -143,3 +143,14 @@ def test_test_tool_out_and_tta_with_a_multi_dataset_test_set(tmp_path):
     cfg = tool.merge_args(cfg, tool.parse_args([path, str(ckpt), '--tta']))
     assert all(d.pipeline == cfg.tta_pipeline for d in cfg.test_dataloader.dataset.datasets)
     assert 'pipeline' not in cfg.test_dataloader.dataset
+
+
+def test_metafile_lists_every_dg_config():
+    """configs/csg/metafile.yml names existing files, and every DG config is in it."""
+    import yaml
+    meta = yaml.safe_load(open(osp.join(REPO, 'configs/csg/metafile.yml')))
+    listed = {m['Config'] for m in meta['Models']}
+    for path in listed:
+        assert osp.isfile(osp.join(REPO, path)), path
+    dg = {osp.relpath(p, REPO) for p in glob.glob(osp.join(REPO, 'configs/csg/*-to-*.py'))}
+    assert dg and dg <= listed, sorted(dg - listed)
