@@ -60,6 +60,16 @@ def add_conversion_arguments(parser) -> None:
         'or exclude the frame (default: resize)')
 
 
+def wait_for_all_ranks() -> None:
+    """Barrier after a successful run, before teardown: no rank closes its connections while a
+    peer still finishes its last collective (a gloo peer that loses its connection aborts with
+    SIGABRT)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
 def destroy_process_group() -> None:
     """Tear down torch.distributed if a launcher started it."""
     import torch.distributed as dist

@@ -17,7 +17,14 @@ import os.path as osp
 import sys
 from copy import deepcopy
 
-from cli_utils import CLIError, destroy_process_group, ensure_writable_dir, fail, load_config
+from cli_utils import (
+    CLIError,
+    destroy_process_group,
+    ensure_writable_dir,
+    fail,
+    load_config,
+    wait_for_all_ranks,
+)
 from mmengine.config import ConfigDict, DictAction
 
 PROG = 'test.py'
@@ -172,6 +179,7 @@ def main(argv=None):
             from mmengine.evaluator import DumpResults
             runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
         runner.test()
+        wait_for_all_ranks()
     except (CLIError, DistLaunchError, UnsafeCheckpointError, FileExistsError) as exc:
         return _fail(str(exc))
     finally:

@@ -12,7 +12,14 @@ import os
 import os.path as osp
 import sys
 
-from cli_utils import CLIError, destroy_process_group, ensure_writable_dir, fail, load_config
+from cli_utils import (
+    CLIError,
+    destroy_process_group,
+    ensure_writable_dir,
+    fail,
+    load_config,
+    wait_for_all_ranks,
+)
 from mmengine.config import DictAction
 
 PROG = 'train.py'
@@ -153,6 +160,7 @@ def main(argv=None):
             from csg_mm.utils.checkpoint import new_run_message
             runner.logger.warning(new_run_message(cfg.work_dir, cfg.get('load_from')))
         runner.train()
+        wait_for_all_ranks()
     except (CLIError, DistLaunchError, NotResumableError, UnsafeCheckpointError) as exc:
         return _fail(str(exc))
     finally:
